@@ -1,0 +1,58 @@
+#!/bin/sh
+# Checks pscope's build and test dependencies with pkg-config and `command -v`.
+# As root it installs what is missing with apt-get; otherwise it prints the
+# exact apt-get line and fails, so a newcomer knows what to run.
+set -eu
+
+# pkg-config module -> Debian package
+PKGS="
+libproc2:libproc2-dev
+jansson:libjansson-dev
+ncursesw:libncurses-dev
+libunwind-ptrace:libunwind-dev
+libdw:libdw-dev
+libelf:libelf-dev
+cmocka:libcmocka-dev
+inih:libinih-dev
+"
+# command -> Debian package (tests and the benchmark drive these)
+CMDS="
+cc:gcc
+make:make
+pkg-config:pkg-config
+python3:python3
+tmux:tmux
+setpriv:util-linux
+lsof:lsof
+top:procps
+eu-stack:elfutils
+gdb:gdb
+strace:strace
+"
+
+missing=""
+command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"
+for pair in $PKGS; do
+	mod=${pair%%:*}; pkg=${pair#*:}
+	if ! command -v pkg-config >/dev/null 2>&1 || ! pkg-config --exists "$mod"; then
+		missing="$missing $pkg"
+	fi
+done
+for pair in $CMDS; do
+	cmd=${pair%%:*}; pkg=${pair#*:}
+	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
+done
+# libasan/libubsan come with gcc; htop is optional (the benchmark uses it when present).
+[ -z "$missing" ] && exit 0
+
+missing=$(echo $missing | tr ' ' '\n' | sort -u | tr '\n' ' ')
+line="apt-get install -y --no-install-recommends $missing"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "pscope: missing build dependencies; as root run: apt-get update && $line" >&2
+	exit 1
+fi
+echo "pscope: installing missing dependencies: $missing" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2

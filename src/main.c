@@ -1,0 +1,185 @@
+/* pscope — inspect a live process: threads, memory, fds and sockets over
+ * time.  main() owns the decisions: which processes, which output, when to
+ * stop and with which exit status.  Everything else returns errors. */
+#include <errno.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "batch.h"
+#include "options.h"
+#include "procfind.h"
+#include "session.h"
+#include "util.h"
+
+/* Exit statuses, after eu-stack: complete, partial, nothing, usage. */
+enum { EXIT_COMPLETE = 0, EXIT_PARTIAL = 1, EXIT_NOTHING = 2, EXIT_USAGE = 64 };
+
+static int usage_error(const char *msg)
+{
+	fprintf(stderr, "pscope: %s\n", msg);
+	fprintf(stderr, "Try 'pscope --help' for more information.\n");
+	return EXIT_USAGE;
+}
+
+/* Attach to every PID and name; returns false when something asked for
+ * could not be attached (the run is then at best partial). */
+static bool attach_all(struct session *s, const struct options *o)
+{
+	char err[256];
+	bool all = true;
+
+	for (size_t i = 0; i < o->npids; i++) {
+		if (session_add(s, o->pids[i], err, sizeof(err)) < 0) {
+			fprintf(stderr, "pscope: %s\n", err);
+			all = false;
+		}
+	}
+	for (size_t i = 0; i < o->nnames; i++) {
+		pid_t *pids;
+		size_t n;
+		int rc = procfind_by_name(o->names[i], &pids, &n);
+		if (rc < 0 || n == 0) {
+			fprintf(stderr, "pscope: no process named '%s'\n", o->names[i]);
+			all = false;
+			if (rc == 0)
+				free(pids);
+			continue;
+		}
+		if (n > 1) {
+			fprintf(stderr, "pscope: '%s' matches %zu processes, watching all:", o->names[i], n);
+			for (size_t k = 0; k < n; k++)
+				fprintf(stderr, " %d", (int)pids[k]);
+			fprintf(stderr, "\n");
+		}
+		for (size_t k = 0; k < n; k++) {
+			if (session_add(s, pids[k], err, sizeof(err)) < 0) {
+				fprintf(stderr, "pscope: %s\n", err);
+				all = false;
+			}
+		}
+		free(pids);
+	}
+	return all;
+}
+
+/* SIGINT and SIGTERM arrive through a signalfd, so the loop sleeps in poll()
+ * and ends cleanly between samples, without a global flag. */
+static int open_signalfd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Sleep until the monotonic deadline; false when a signal asked to stop. */
+static bool wait_until(int sigfd, double deadline)
+{
+	for (;;) {
+		double left = deadline - util_now_mono();
+		if (left <= 0)
+			return true;
+		struct pollfd p = { .fd = sigfd, .events = POLLIN };
+		int ms = (int)ceil(left * 1000);
+		int rc = poll(&p, sigfd >= 0 ? 1 : 0, ms);
+		if (rc > 0)
+			return false;
+		if (rc < 0 && errno != EINTR)
+			return true;
+	}
+}
+
+static int run_batch(struct session *s, const struct options *o, bool attached_all)
+{
+	struct batch_options bo = {
+		.window_s = o->window_s,
+		.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0,
+		.maps = o->maps,
+	};
+	int sigfd = open_signalfd();
+	bool partial = !attached_all, stop = false;
+	double next = util_now_mono();
+
+	for (long round = 0; !stop && session_live(s) > 0 && (!o->count || round < o->count); round++) {
+		if (round > 0 && !wait_until(sigfd, next))
+			break;
+		next += o->delay;
+		session_tick(s);
+		for (size_t i = 0; i < s->count && !stop; i++) {
+			struct watch *w = &s->watches[i];
+			if (w->samples != (unsigned long)round + 1)
+				continue;   /* exited earlier: its final record is out */
+			for (int p = 0; p < PART_COUNT; p++)
+				partial |= !w->last.exited && !sample_readable(&w->last, (enum sample_part)p);
+			if (w->last.exited && o->count)
+				partial = true;
+			int rc = o->json ? batch_write_json(stdout, &w->last, &w->hist, &bo)
+					 : batch_write_text(stdout, &w->last, &w->hist, &bo);
+			if (rc < 0)
+				stop = true;   /* the reader went away (EPIPE) */
+		}
+		/* A slow sample must not make the next ones pile up. */
+		if (next < util_now_mono())
+			next = util_now_mono();
+	}
+	if (sigfd >= 0)
+		close(sigfd);
+	return partial ? EXIT_PARTIAL : EXIT_COMPLETE;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o;
+	char err[256];
+
+	setlocale(LC_ALL, "");
+	if (options_parse(argc, argv, &o, err, sizeof(err)) < 0)
+		return usage_error(err);
+	if (o.help) {
+		fputs(options_usage, stdout);
+		options_free(&o);
+		return EXIT_COMPLETE;
+	}
+	if (o.version) {
+		printf("pscope %s\n", PSCOPE_VERSION);
+		options_free(&o);
+		return EXIT_COMPLETE;
+	}
+	if (o.npids == 0 && o.nnames == 0) {
+		options_free(&o);
+		return usage_error("no process given: pass -p PID, a PID or a process name");
+	}
+	if (!o.batch) {
+		options_free(&o);
+		return usage_error("the interactive UI is not part of this build yet; use -b for batch mode");
+	}
+
+	util_raise_nofile();
+	struct target_options topt;
+	target_options_default(&topt);
+	topt.full_every = o.full_every;
+	topt.smaps_every = o.maps ? o.maps_every : 0;
+	double slots = ceil(o.history_s / o.delay);
+	size_t cap = slots > 1000000 ? 1000000 : (size_t)slots + 1;
+
+	struct session s;
+	session_init(&s, &topt, cap, o.window_s);
+	bool all = attach_all(&s, &o);
+	int status = s.count == 0 ? EXIT_NOTHING : run_batch(&s, &o, all);
+	session_free(&s);
+	options_free(&o);
+	return status;
+}

@@ -1,0 +1,185 @@
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+const char options_usage[] =
+	"usage: pscope [options] [PID|NAME]...\n"
+	"Inspect live processes: threads, memory, file descriptors and sockets over time.\n"
+	"\n"
+	"  -p, --pid PID[,PID...]  attach to these processes (repeatable)\n"
+	"  -b, --batch             print samples to stdout instead of the UI\n"
+	"  -n, --count N           exit after N samples of each process\n"
+	"  -d, --delay SECS        seconds between samples, fractions allowed (default 1)\n"
+	"  -j, --json              batch output as JSON lines, one per process per sample\n"
+	"      --window SECS       window for growth rates (default 60)\n"
+	"      --history SECS      history kept in memory (default 3600)\n"
+	"      --full-every N      rescan fds and sockets at least every N samples (default 5)\n"
+	"      --maps              include the per-mapping table (smaps)\n"
+	"      --maps-every N      refresh it every N samples (default 10)\n"
+	"  -h, --help              show this help\n"
+	"  -V, --version           show the version\n"
+	"\n"
+	"NAME matches a process's name (comm) or the basename of its argv[0].\n"
+	"Exit status: 0 complete, 1 partial, 2 nothing sampled, 64 usage error.\n";
+
+enum { OPT_WINDOW = 256, OPT_HISTORY, OPT_FULL_EVERY, OPT_MAPS, OPT_MAPS_EVERY };
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "batch", no_argument, NULL, 'b' },
+	{ "count", required_argument, NULL, 'n' },
+	{ "delay", required_argument, NULL, 'd' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "window", required_argument, NULL, OPT_WINDOW },
+	{ "history", required_argument, NULL, OPT_HISTORY },
+	{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
+	{ "maps", no_argument, NULL, OPT_MAPS },
+	{ "maps-every", required_argument, NULL, OPT_MAPS_EVERY },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static bool parse_seconds(const char *s, double min, double max, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void add_pid(struct options *o, pid_t pid)
+{
+	o->pids = xrealloc(o->pids, (o->npids + 1) * sizeof(pid_t));
+	o->pids[o->npids++] = pid;
+}
+
+static bool parse_pid_list(struct options *o, const char *list)
+{
+	char *copy = xstrdup(list), *save = NULL;
+	bool ok = true;
+
+	for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		long pid;
+		if (!parse_long(tok, 1, INT_MAX, &pid)) {
+			ok = false;
+			break;
+		}
+		add_pid(o, (pid_t)pid);
+	}
+	free(copy);
+	return ok && o->npids > 0;
+}
+
+int options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+	long n;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->delay = 1;
+	o->window_s = 60;
+	o->history_s = 3600;
+	o->full_every = 5;
+	o->maps_every = 10;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:bn:d:jhV", long_options, NULL)) != -1) {
+		const char *bad = NULL;
+		switch (c) {
+		case 'p':
+			if (!parse_pid_list(o, optarg))
+				bad = "-p wants PID[,PID...] with positive numbers";
+			break;
+		case 'b': o->batch = true; break;
+		case 'j': o->json = true; break;
+		case 'h': o->help = true; break;
+		case 'V': o->version = true; break;
+		case OPT_MAPS: o->maps = true; break;
+		case 'n':
+			if (!parse_long(optarg, 1, LONG_MAX, &o->count))
+				bad = "-n wants a positive number of samples";
+			break;
+		case 'd':
+			if (!parse_seconds(optarg, 0.01, 86400, &o->delay))
+				bad = "-d wants seconds between 0.01 and 86400";
+			break;
+		case OPT_WINDOW:
+			if (!parse_seconds(optarg, 0.01, 86400 * 7, &o->window_s))
+				bad = "--window wants a positive number of seconds";
+			break;
+		case OPT_HISTORY:
+			if (!parse_seconds(optarg, 1, 86400 * 7, &o->history_s))
+				bad = "--history wants seconds between 1 and 604800";
+			break;
+		case OPT_FULL_EVERY:
+			if (!parse_long(optarg, 1, 1000000, &n))
+				bad = "--full-every wants a positive number of samples";
+			o->full_every = (int)n;
+			break;
+		case OPT_MAPS_EVERY:
+			if (!parse_long(optarg, 1, 1000000, &n))
+				bad = "--maps-every wants a positive number of samples";
+			o->maps_every = (int)n;
+			break;
+		case ':':
+			if (optopt && optopt < 256)
+				snprintf(err, errlen, "option -%c needs a value", optopt);
+			else
+				snprintf(err, errlen, "option %s needs a value", argv[optind - 1]);
+			return -1;
+		default:
+			if (optopt && optopt < 256)
+				snprintf(err, errlen, "unknown option -%c", optopt);
+			else
+				snprintf(err, errlen, "unknown option %s", argv[optind - 1]);
+			return -1;
+		}
+		if (bad) {
+			snprintf(err, errlen, "%s (got '%s')", bad, optarg);
+			return -1;
+		}
+	}
+	for (int i = optind; i < argc; i++) {
+		long pid;
+		if (parse_long(argv[i], 1, INT_MAX, &pid)) {
+			add_pid(o, (pid_t)pid);
+		} else if (!*argv[i]) {
+			snprintf(err, errlen, "empty process name");
+			return -1;
+		} else {
+			o->names = xrealloc(o->names, (o->nnames + 1) * sizeof(char *));
+			o->names[o->nnames++] = argv[i];
+		}
+	}
+	return 0;
+}
+
+void options_free(struct options *o)
+{
+	free(o->pids);
+	free(o->names);
+	memset(o, 0, sizeof(*o));
+}

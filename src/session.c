@@ -1,0 +1,85 @@
+#include "session.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "metrics.h"
+#include "util.h"
+
+void session_init(struct session *s, const struct target_options *o, size_t history_cap,
+		  double window_s)
+{
+	memset(s, 0, sizeof(*s));
+	s->topt = *o;
+	s->history_cap = history_cap;
+	s->window_s = window_s;
+	perm_probe(&s->perm);
+}
+
+void session_free(struct session *s)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		struct watch *w = &s->watches[i];
+		target_close(w->target);
+		history_free(&w->hist);
+		sample_free(&w->last);
+	}
+	free(s->watches);
+	memset(s, 0, sizeof(*s));
+}
+
+int session_add(struct session *s, pid_t pid, char *err, size_t errlen)
+{
+	struct target *t;
+
+	for (size_t i = 0; i < s->count; i++)
+		if (target_pid(s->watches[i].target) == pid)
+			return 0;
+	int rc = target_open(pid, &s->topt, &s->perm, &t, err, errlen);
+	if (rc < 0)
+		return rc;
+	s->watches = xrealloc(s->watches, (s->count + 1) * sizeof(*s->watches));
+	struct watch *w = &s->watches[s->count++];
+	memset(w, 0, sizeof(*w));
+	w->target = t;
+	history_init(&w->hist, s->history_cap);
+	metrics_register(&w->hist);
+	return 0;
+}
+
+size_t session_tick(struct session *s)
+{
+	double values[M_BUILTIN_COUNT];
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->count; i++) {
+		struct watch *w = &s->watches[i];
+		struct sample next;
+		if (w->done)
+			continue;
+		target_sample(w->target, &next);
+		if (next.exited) {
+			/* Keep the last good sample's identity for the record. */
+			if (w->samples && !next.id.cmdline && w->last.id.cmdline)
+				next.id.cmdline = xstrdup(w->last.id.cmdline);
+			w->done = true;
+		} else {
+			metrics_extract(&next, values);
+			history_push(&w->hist, next.mono, values);
+		}
+		sample_free(&w->last);
+		w->last = next;
+		w->samples++;
+		n++;
+	}
+	return n;
+}
+
+size_t session_live(const struct session *s)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < s->count; i++)
+		n += !s->watches[i].done;
+	return n;
+}

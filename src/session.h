@@ -1,0 +1,46 @@
+/* session.h — the set of attached targets, each with its history and its
+ * latest sample.  The batch loop and the UI both drive a session: one
+ * session_tick() samples every live target once and appends to histories. */
+#ifndef PSCOPE_SESSION_H
+#define PSCOPE_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "history.h"
+#include "perm.h"
+#include "sample.h"
+#include "target.h"
+
+struct watch {
+	struct target *target;
+	struct history hist;
+	struct sample last;       /* valid once samples > 0 */
+	unsigned long samples;
+	bool done;                /* exited: its final sample is in last */
+};
+
+struct session {
+	struct watch *watches;
+	size_t count;
+	struct target_options topt;
+	struct perm_context perm;
+	size_t history_cap;       /* slots per target */
+	double window_s;          /* growth window */
+};
+
+void session_init(struct session *s, const struct target_options *o, size_t history_cap,
+		  double window_s);
+void session_free(struct session *s);
+
+/* Attach to pid; returns 0 or a negative errno with a one-line reason. */
+int session_add(struct session *s, pid_t pid, char *err, size_t errlen);
+
+/* Sample every target that has not exited.  Returns how many were sampled. */
+size_t session_tick(struct session *s);
+
+/* Targets still alive. */
+size_t session_live(const struct session *s);
+
+#endif

@@ -1,0 +1,31 @@
+/* threads.h — read every thread of a target, cheaply enough for 1,000s.
+ *
+ * Per-thread stat and schedstat files are kept open and re-read with pread.
+ * schedstat (run time in ns and a count of times scheduled) is read for
+ * every thread every tick: it is 6x cheaper than stat.  A thread whose
+ * schedstat did not change has not run since the last tick, so its state,
+ * name, context switches and wchan are taken from the cache instead of being
+ * read again; every full_every-th tick re-reads everything, which catches a
+ * sleeper woken but not yet run.  Threads that exit between listing and
+ * reading are dropped silently. */
+#ifndef PSCOPE_THREADS_H
+#define PSCOPE_THREADS_H
+
+#include <stdbool.h>
+
+#include "sample.h"
+
+struct thread_reader;
+
+/* proc_dirfd is an open fd on /proc/PID (kept by the caller).  read_wchan
+ * is false when wchan is not readable for us: the kernel then prints "0",
+ * which must not pass for "not blocked". */
+int threads_open(int proc_dirfd, bool read_wchan, struct thread_reader **out);
+void threads_close(struct thread_reader *r);
+
+/* Fill out (count, list sorted by tid, per-thread CPU% since the previous
+ * call; NAN on the first).  full forces every thread to be re-read.
+ * Returns 0, or a negative errno (-ESRCH: the process is gone). */
+int threads_read(struct thread_reader *r, double mono, bool full, struct sample_threads *out);
+
+#endif
