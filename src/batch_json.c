@@ -26,6 +26,16 @@ static json_t *jnum(double v)
 	return isnan(v) || isinf(v) ? json_null() : json_real(round(v * 1000) / 1000);
 }
 
+/* Deltas of counts and kB values are whole numbers: print them so. */
+static json_t *jwhole(double v)
+{
+	if (isnan(v) || isinf(v))
+		return json_null();
+	if (v == floor(v) && fabs(v) < 9e15)
+		return json_integer((json_int_t)v);
+	return jnum(v);
+}
+
 static void set_int(json_t *o, const char *key, int64_t v)
 {
 	if (v != SAMPLE_UNREAD)
@@ -193,7 +203,7 @@ static json_t *delta_json(const struct history *h)
 	json_object_set_new(o, "since", json_string(history_has_mark(h) ? "mark" : "attach"));
 	json_object_set_new(o, "seconds", jnum(history_delta_seconds(h)));
 	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++)
-		json_object_set_new(o, deltas[i].key, jnum(history_delta(h, deltas[i].m)));
+		json_object_set_new(o, deltas[i].key, jwhole(history_delta(h, deltas[i].m)));
 	return o;
 }
 

@@ -48,7 +48,8 @@ static void print_size(FILE *f, const char *label, int64_t kb)
 	fprintf(f, "  %s %s", label, buf);
 }
 
-/* kb: the series is in kB and prints as a size. */
+/* kb: the series is in kB and prints as a size; counts print whole when
+ * they are (deltas) and with one decimal otherwise (rates). */
 static void print_change(FILE *f, const char *label, double v, bool kb)
 {
 	char buf[32];
@@ -58,6 +59,8 @@ static void print_change(FILE *f, const char *label, double v, bool kb)
 	if (kb) {
 		batch_format_kb(v, buf, sizeof(buf));
 		fprintf(f, "  %s %s%s", label, v >= 0 ? "+" : "", buf);
+	} else if (v == floor(v)) {
+		fprintf(f, "  %s %+.0f", label, v);
 	} else {
 		fprintf(f, "  %s %+.1f", label, v);
 	}
@@ -118,7 +121,7 @@ static void print_memory(FILE *f, const struct sample *s, const struct history *
 	for (size_t i = 0; i < n; i++)
 		print_change(f, watched[i].label,
 			     history_slope_per_min(h, watched[i].m, o->window_s), watched[i].kb);
-	fprintf(f, "\n  since %s (%.0fs):", history_has_mark(h) ? "mark" : "attach",
+	fprintf(f, "\n  since %s (%.1fs):", history_has_mark(h) ? "mark" : "attach",
 		history_delta_seconds(h));
 	for (size_t i = 0; i < n; i++)
 		print_change(f, watched[i].label, history_delta(h, watched[i].m), watched[i].kb);

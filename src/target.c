@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -135,6 +136,26 @@ static void unreadable(const struct target *t, struct sample *s, enum sample_par
 	sample_set_unreadable(s, p, err, "%s", why);
 }
 
+/* Opening /proc/PID/fd can succeed where listing it is refused, so list
+ * one entry to learn whether we have ptrace-read access. */
+static int open_fd_dir(int proc_dirfd, int *out)
+{
+	char buf[512];
+
+	*out = -1;
+	int fd = openat(proc_dirfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_getdents64, fd, buf, sizeof(buf)) < 0) {
+		int err = -errno;
+		close(fd);
+		return err;
+	}
+	lseek(fd, 0, SEEK_SET);
+	*out = fd;
+	return 0;
+}
+
 int target_open(pid_t pid, const struct target_options *o, const struct perm_context *perm,
 		struct target **out, char *err, size_t errlen)
 {
@@ -189,11 +210,9 @@ int target_open(pid_t pid, const struct target_options *o, const struct perm_con
 	t->uid = status.ruid;
 	snprintf(t->comm, sizeof(t->comm), "%s", st.comm);
 
-	t->fd_dirfd = openat(dirfd, "fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (t->fd_dirfd < 0) {
-		t->fd_err = -errno;
+	t->fd_err = open_fd_dir(dirfd, &t->fd_dirfd);
+	if (t->fd_err)
 		explain(t, t->fd_err, t->fd_why, sizeof(t->fd_why));
-	}
 	/* The kernel prints "0" as the wchan of a task we may not inspect, so
 	 * read wchan only when ptrace-read access (which fd/ needs too) holds. */
 	t->threads_err = threads_open(dirfd, t->fd_dirfd >= 0, &t->threads);
@@ -221,9 +240,13 @@ void target_close(struct target *t)
 	free(t);
 }
 
-static bool due(const struct target *t, int every)
+/* Tiers run at different offsets of their period so that their costs do
+ * not pile up on the same tick; the first sample runs them all. */
+static bool due(const struct target *t, int every, int offset)
 {
-	return every > 0 && t->tick % (unsigned long)every == 0;
+	if (every <= 0)
+		return false;
+	return t->tick == 0 || t->tick % (unsigned long)every == (unsigned long)offset % (unsigned long)every;
 }
 
 static void mark_exited(struct target *t, struct sample *s)
@@ -310,7 +333,7 @@ static void read_threads(struct target *t, struct sample *s)
 {
 	int rc = t->threads_err;
 	if (!rc)
-		rc = threads_read(t->threads, s->mono, due(t, t->opt.threads_full_every), &s->threads);
+		rc = threads_read(t->threads, s->mono, due(t, t->opt.threads_full_every, 3), &s->threads);
 	if (rc < 0) {
 		unreadable(t, s, PART_THREADS, rc);
 		unreadable(t, s, PART_WCHAN, rc);
@@ -368,7 +391,7 @@ static void read_rollup(struct target *t, struct sample *s)
 {
 	struct proc_rollup r;
 
-	if (due(t, t->opt.rollup_every)) {
+	if (due(t, t->opt.rollup_every, 1)) {
 		int fd = keep_open(t, &t->rollup_fd, "smaps_rollup");
 		ssize_t n = fd < 0 ? fd : util_pread_all(fd, &t->buf, &t->cap);
 		if (n < 0) {
@@ -420,7 +443,7 @@ static void read_maps(struct target *t, struct sample *s, uint64_t start_brk)
 	struct map_entry *list;
 	size_t count;
 
-	if (due(t, t->opt.smaps_every)) {
+	if (due(t, t->opt.smaps_every, 4)) {
 		ssize_t n = util_read_at(t->proc_dirfd, "smaps", &t->buf, &t->cap);
 		t->maps_err = n < 0 ? (int)n : procparse_smaps(t->buf, &list, &count);
 		if (!t->maps_err) {
@@ -433,7 +456,7 @@ static void read_maps(struct target *t, struct sample *s, uint64_t start_brk)
 			map_table_unref(t->maps);
 			t->maps = mt;
 		}
-	} else if (due(t, t->opt.maps_every)) {
+	} else if (due(t, t->opt.maps_every, 2)) {
 		int fd = keep_open(t, &t->maps_fd, "maps");
 		ssize_t n = fd < 0 ? fd : util_pread_all(fd, &t->buf, &t->cap);
 		t->maps_err = n < 0 ? (int)n : procparse_maps(t->buf, &list, &count);

@@ -143,8 +143,11 @@ static ssize_t read_thread_file(struct thread_reader *r, pid_t tid, const char *
 	return util_read_at(r->task_dirfd, path, &r->buf, &r->cap);
 }
 
-/* Re-read everything about one thread.  Returns 0 or a negative errno. */
-static int read_full(struct thread_reader *r, struct thread_slot *s)
+/* Re-read a thread's stat, and its status and wchan too when it ran
+ * (details) or when stat shows that its state or name changed: a sleeper
+ * that did not run keeps its context switches and its wait channel.
+ * Returns 0 or a negative errno. */
+static int read_full(struct thread_reader *r, struct thread_slot *s, bool details)
 {
 	struct sample_thread *t = &s->last;
 	struct proc_stat st;
@@ -156,11 +159,14 @@ static int read_full(struct thread_reader *r, struct thread_slot *s)
 		return (int)n;
 	if (procparse_stat(r->buf, &st) < 0)
 		return -ESRCH;   /* cut short: the thread died while we read */
+	bool changed = t->state != st.state || strcmp(t->name, st.comm) != 0;
 	t->tid = s->tid;
 	t->state = st.state;
 	snprintf(t->name, sizeof(t->name), "%s", st.comm);
 	if (!s->have_sched)
 		s->sched.run_ns = (st.utime + st.stime) * (1000000000ull / (uint64_t)r->hz);
+	if (!details && !changed)
+		return 0;
 
 	t->vol_ctxsw = t->invol_ctxsw = SAMPLE_UNREAD;
 	snprintf(path, sizeof(path), "%d/status", (int)s->tid);
@@ -206,7 +212,7 @@ static int read_sched(struct thread_reader *r, struct thread_slot *s)
 int threads_read(struct thread_reader *r, double mono, bool full, struct sample_threads *out)
 {
 	pid_t *tids;
-	size_t ntids;
+	size_t ntids = 0;
 	int rc = list_tids(r, &tids, &ntids);
 	if (rc < 0)
 		return rc;
@@ -237,7 +243,7 @@ int threads_read(struct thread_reader *r, double mono, bool full, struct sample_
 
 		int ran = read_sched(r, &s);
 		if (ran >= 0 && (ran || full || !known))
-			ran = read_full(r, &s) < 0 ? -ESRCH : 1;
+			ran = read_full(r, &s, ran || !known) < 0 ? -ESRCH : 1;
 		if (ran < 0) {   /* exited between listing and reading */
 			slot_close(r, &s);
 			continue;
