@@ -143,8 +143,24 @@ static bool parse_fd_name(const char *name, int *fd)
 	return true;
 }
 
+/* The previous scan's entry for fd when it had the same link text: both
+ * tables are sorted by fd, so a moving cursor finds it in O(1) amortized. */
+static const struct fd_entry *same_as_before(const struct fd_table *prev, size_t *cursor,
+					     int fd, const char *link)
+{
+	if (!prev)
+		return NULL;
+	while (*cursor < prev->count && prev->list[*cursor].fd < fd)
+		(*cursor)++;
+	if (*cursor < prev->count && prev->list[*cursor].fd == fd &&
+	    strcmp(prev->list[*cursor].target, link) == 0)
+		return &prev->list[*cursor];
+	return NULL;
+}
+
 /* Fills e from fd name; 1 when added, 0 when the fd vanished, or -errno. */
-static int read_entry(int dirfd, const char *name, int fd, struct fd_entry *e)
+static int read_entry(int dirfd, const char *name, int fd, const struct fd_table *prev,
+		      size_t *cursor, struct fd_entry *e)
 {
 	char link[PATH_MAX + 1];
 	struct stat st;
@@ -158,6 +174,14 @@ static int read_entry(int dirfd, const char *name, int fd, struct fd_entry *e)
 	memset(e, 0, sizeof(*e));
 	e->fd = fd;
 	e->sock = -1;
+	const struct fd_entry *before = link[0] == '/' ? same_as_before(prev, cursor, fd, link) : NULL;
+	if (before) {
+		e->dev = before->dev;
+		e->ino = before->ino;
+		e->kind = before->kind;
+		e->target = xstrndup(link, (size_t)n);
+		return 1;
+	}
 	if (link[0] == '/') {
 		if (fstatat(dirfd, name, &st, 0) == 0) {
 			mode = st.st_mode;
@@ -172,10 +196,10 @@ static int read_entry(int dirfd, const char *name, int fd, struct fd_entry *e)
 	return 1;
 }
 
-static int list_fds(int dirfd, struct fd_table *t)
+static int list_fds(int dirfd, const struct fd_table *prev, struct fd_table *t)
 {
 	char *buf = xmalloc(DENTS_BUF_SIZE);
-	size_t cap = 0;
+	size_t cap = 0, cursor = 0;
 	int rc = 0;
 
 	if (lseek(dirfd, 0, SEEK_SET) < 0) {
@@ -201,7 +225,7 @@ static int list_fds(int dirfd, struct fd_table *t)
 				cap = cap ? cap * 2 : 64;
 				t->list = xrealloc(t->list, cap * sizeof(*t->list));
 			}
-			rc = read_entry(dirfd, d->d_name, fd, &t->list[t->count]);
+			rc = read_entry(dirfd, d->d_name, fd, prev, &cursor, &t->list[t->count]);
 			if (rc < 0)
 				goto out;
 			t->count += (size_t)rc;
@@ -246,13 +270,14 @@ static void resolve_sockets(struct fd_table *t, struct sock_resolver *r)
 	}
 }
 
-int fds_scan(int fd_dirfd, struct sock_resolver *resolver, struct fd_table **out)
+int fds_scan(int fd_dirfd, struct sock_resolver *resolver, const struct fd_table *prev,
+	     struct fd_table **out)
 {
 	struct fd_table *t = xcalloc(1, sizeof(*t));
 	int rc;
 
 	t->refs = 1;
-	rc = list_fds(fd_dirfd, t);
+	rc = list_fds(fd_dirfd, prev, t);
 	if (rc < 0) {
 		fd_table_unref(t);
 		return rc;

@@ -28,7 +28,12 @@ long fds_count(int fd_dirfd);
 
 /* Scan the table.  fd_dirfd is an open O_DIRECTORY fd on /proc/PID/fd;
  * resolver may be NULL (sockets then stay unresolved and sock_err says why).
- * Returns 0 and a new table with refs 1, or a negative errno. */
-int fds_scan(int fd_dirfd, struct sock_resolver *resolver, struct fd_table **out);
+ * prev, the previous scan or NULL, saves the fstatat of every fd whose
+ * number and path are unchanged (a quarter of the scan on path-heavy
+ * processes); a file re-opened under the same number and path between two
+ * scans then keeps its old inode.  Returns 0 and a new table with refs 1,
+ * or a negative errno. */
+int fds_scan(int fd_dirfd, struct sock_resolver *resolver, const struct fd_table *prev,
+	     struct fd_table **out);
 
 #endif

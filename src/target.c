@@ -90,9 +90,9 @@ void target_options_default(struct target_options *o)
 {
 	o->full_every = 5;
 	o->rollup_every = 5;
-	o->maps_every = 5;
+	o->maps_every = 10;
 	o->smaps_every = 0;
-	o->threads_full_every = 5;
+	o->threads_full_every = 10;
 }
 
 pid_t target_pid(const struct target *t)
@@ -357,7 +357,7 @@ static void read_fds(struct target *t, struct sample *s)
 	bool changed = s->fd_count == SAMPLE_UNREAD || s->fd_count != t->fds_count_at_scan;
 	if (!t->fds || changed || t->tick - t->fds_tick >= (unsigned long)t->opt.full_every) {
 		struct fd_table *tab;
-		int rc = fds_scan(t->fd_dirfd, t->sock, &tab);
+		int rc = fds_scan(t->fd_dirfd, t->sock, t->fds, &tab);
 		if (rc < 0) {
 			unreadable(t, s, PART_FDS, rc);
 			unreadable(t, s, PART_SOCKETS, rc);

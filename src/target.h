@@ -9,6 +9,7 @@
  *                 the fd count (fstat of fd/, ~1 us), the heap via PROCMAP_QUERY
  *   fd table      when the fd count changed, or every full_every ticks (~40 ms)
  *                 sockets with it, through sockets.h (~6 ms)
+ *   threads       every threads_full_every ticks, stat of threads that did not run
  *   smaps_rollup  every rollup_every ticks (~6 ms)
  *   maps          every maps_every ticks: mapping count, heap fallback (~7 ms)
  *   smaps         every smaps_every ticks when asked for (~40 ms)

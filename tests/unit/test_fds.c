@@ -98,7 +98,7 @@ static void test_count(void **state)
 		close(dirfd);
 		skip();
 	}
-	assert_int_equal(fds_scan(dirfd, NULL, &t), 0);
+	assert_int_equal(fds_scan(dirfd, NULL, NULL, &t), 0);
 	assert_int_equal(n, (long)t->count);
 	assert_int_equal(fds_count(dirfd), n);   /* the kept-open fd rewinds */
 	fd_table_unref(t);
@@ -114,7 +114,7 @@ static void test_count(void **state)
 	dirfd = open_fd_dir(child);
 	assert_true(dirfd >= 0);
 	assert_int_equal(fds_count(dirfd), 0);
-	assert_int_equal(fds_scan(dirfd, NULL, &t), 0);
+	assert_int_equal(fds_scan(dirfd, NULL, NULL, &t), 0);
 	assert_int_equal(t->count, 0);
 	fd_table_unref(t);
 	close(dirfd);
@@ -213,7 +213,7 @@ static void test_live_scan(void **state)
 	int dirfd = open_fd_dir(getpid());
 	assert_true(dirfd >= 0);
 	assert_int_equal(sockets_open(getpid(), &r), 0);
-	assert_int_equal(fds_scan(dirfd, r, &t), 0);
+	assert_int_equal(fds_scan(dirfd, r, NULL, &t), 0);
 
 	assert_int_equal(t->refs, 1);
 	for (size_t i = 1; i < t->count; i++)
@@ -261,6 +261,20 @@ static void test_live_scan(void **state)
 	assert_true(t->by_state[1] >= 2);
 	assert_true(t->by_state[10] >= 1);
 
+	/* A rescan that reuses the previous stats sees the same table, and a
+	 * path re-opened under another number is stat'ed afresh. */
+	int moved = dup(file);
+	struct fd_table *again;
+	assert_int_equal(fds_scan(dirfd, r, t, &again), 0);
+	assert_true(again->count >= t->count + 1);
+	assert_kind(again, file, FD_FILE);
+	assert_kind(again, dir, FD_DIR);
+	assert_kind(again, moved, FD_FILE);
+	assert_int_equal(entry(again, file)->ino, fd_inode(file));
+	assert_int_equal(entry(again, moved)->ino, fd_inode(file));
+	fd_table_unref(again);
+	close(moved);
+
 	si = sock_of(t, sp[0]);
 	assert_int_equal(si->proto, PROTO_UNIX);
 	assert_int_equal(si->state, 1);
@@ -269,7 +283,7 @@ static void test_live_scan(void **state)
 	fd_table_unref(t);
 
 	/* without a resolver the sockets are listed but unknown */
-	assert_int_equal(fds_scan(dirfd, NULL, &t), 0);
+	assert_int_equal(fds_scan(dirfd, NULL, NULL, &t), 0);
 	assert_int_equal(t->sock_err, -ENOTSUP);
 	si = sock_of(t, lis);
 	assert_int_equal(si->proto, PROTO_OTHER);
