@@ -83,14 +83,15 @@ static void user_name(uid_t uid, char *buf, size_t size)
 		snprintf(buf, size, "uid %u", (unsigned)uid);
 }
 
-/* The kernel hands /proc/PID/ to root when the task is not dumpable, while
- * its status still shows the real uid: that difference gives it away. */
+/* The kernel hands the files under /proc/PID/ to root when the task is not
+ * dumpable, while its status still shows the real uid: that difference
+ * gives it away. */
 static bool looks_nondumpable(pid_t pid, uid_t target_uid)
 {
-	char path[32];
+	char path[40];
 	struct stat st;
 
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	return stat(path, &st) == 0 && st.st_uid == 0 && target_uid != 0;
 }
 

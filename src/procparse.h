@@ -2,7 +2,7 @@
  *
  * Each takes the file's text (NUL-terminated; it may be truncated or
  * malformed: these files come from a process that may exit mid-read, and
- * comm may hold any byte but NUL and newline) and fills a struct.  They never
+ * comm may hold any byte but NUL, newline included) and fills a struct.  They never
  * touch the file system, so unit tests feed them fixtures.  Each returns 0,
  * or -EINVAL when a required field is missing or garbled; optional fields
  * that are absent are left as SAMPLE_UNREAD (or as documented). */

@@ -38,7 +38,7 @@ const char *sample_part_name(enum sample_part p);
 struct sample_identity {
 	pid_t pid, ppid;
 	uid_t uid;
-	char comm[64];            /* raw, up to 15 bytes from the kernel */
+	char comm[64];            /* raw; user names are up to 15 bytes, kernel threads longer */
 	char *cmdline;            /* argv joined by spaces; NULL if unreadable */
 	char *exe;                /* readlink of /proc/PID/exe; NULL if unreadable */
 	char state;               /* R S D Z T t X I P */
