@@ -13,10 +13,10 @@ MANDIR  ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
 CC      ?= cc
-PKGS    := libproc2 jansson
+PKGS    := libproc2 jansson ncursesw inih libunwind-ptrace libdw libelf
 CFLAGS  ?= -O2 -g
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
-CPPFLAGS += -D_GNU_SOURCE -DPSCOPE_VERSION=\"$(VERSION)\" -Isrc
+CPPFLAGS += -D_GNU_SOURCE -DPSCOPE_VERSION=\"$(VERSION)\" -Isrc -Iui
 
 ifeq ($(SANITIZE),1)
 BUILD   := build/asan
@@ -33,7 +33,8 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 
 CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
-CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/src/%.o)
+UI_SRC   := $(wildcard ui/*.c)
+CORE_OBJ := $(CORE_SRC:src/%.c=$(BUILD)/src/%.o) $(UI_SRC:ui/%.c=$(BUILD)/ui/%.o)
 MAIN_OBJ := $(BUILD)/src/main.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -52,6 +53,10 @@ deps:
 	@sh .ci/deps.sh
 
 $(BUILD)/src/%.o: src/%.c $(wildcard src/*.h) | $(DEPS_OK)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/ui/%.o: ui/%.c $(wildcard src/*.h ui/*.h) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 

@@ -9,6 +9,11 @@
 
 struct options {
 	bool batch, json, help, version, maps;
+	bool stacks;           /* batch: capture native stacks with every sample */
+	bool no_ptrace;        /* never stop the target: no stacks at all */
+	bool consistent;       /* stacks: stop all threads first (a true snapshot) */
+	bool ascii, no_color;  /* UI */
+	const char *config;    /* UI config file (-c), NULL for the default */
 	long count;            /* samples per target; 0 = until they exit */
 	double delay;          /* seconds between samples */
 	double window_s;       /* growth window */

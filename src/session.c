@@ -1,6 +1,5 @@
 #include "session.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,31 +47,53 @@ int session_add(struct session *s, pid_t pid, char *err, size_t errlen)
 	return 0;
 }
 
-size_t session_tick(struct session *s)
+void session_collect(struct session *s, struct sample *out)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		if (s->watches[i].done)
+			sample_init(&out[i]);
+		else
+			target_sample(s->watches[i].target, &out[i]);
+	}
+}
+
+size_t session_commit(struct session *s, struct sample *in)
 {
 	double values[M_BUILTIN_COUNT];
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->count; i++) {
 		struct watch *w = &s->watches[i];
-		struct sample next;
-		if (w->done)
+		struct sample *next = &in[i];
+		if (w->done) {
+			sample_free(next);
 			continue;
-		target_sample(w->target, &next);
-		if (next.exited) {
-			/* Keep the last good sample's identity for the record. */
-			if (w->samples && !next.id.cmdline && w->last.id.cmdline)
-				next.id.cmdline = xstrdup(w->last.id.cmdline);
+		}
+		if (next->exited) {
+			/* Keep the last good sample's command line for the record. */
+			if (w->samples && !next->id.cmdline && w->last.id.cmdline)
+				next->id.cmdline = xstrdup(w->last.id.cmdline);
 			w->done = true;
 		} else {
-			metrics_extract(&next, values);
-			history_push(&w->hist, next.mono, values);
+			metrics_extract(next, values);
+			history_push(&w->hist, next->mono, values);
 		}
 		sample_free(&w->last);
-		w->last = next;
+		w->last = *next;
+		memset(next, 0, sizeof(*next));
 		w->samples++;
 		n++;
 	}
+	return n;
+}
+
+size_t session_tick(struct session *s)
+{
+	struct sample *fresh = xcalloc(s->count, sizeof(*fresh));
+
+	session_collect(s, fresh);
+	size_t n = session_commit(s, fresh);
+	free(fresh);
 	return n;
 }
 

@@ -40,6 +40,15 @@ int session_add(struct session *s, pid_t pid, char *err, size_t errlen);
 /* Sample every target that has not exited.  Returns how many were sampled. */
 size_t session_tick(struct session *s);
 
+/* session_tick in two halves, for a UI that samples on another thread:
+ * session_collect() does the slow reading and touches only the targets
+ * (out must have room for s->count samples; a done target's entry is left
+ * with exited false and time 0); session_commit() is quick and is the only
+ * part that changes what readers see (history, last), so only it needs the
+ * readers' lock. */
+void session_collect(struct session *s, struct sample *out);
+size_t session_commit(struct session *s, struct sample *in);
+
 /* Targets still alive. */
 size_t session_live(const struct session *s);
 
