@@ -75,14 +75,20 @@ build/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
 	$(CC) -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -O1 -g -pthread -o $@ $< -lm
 
+# Each suite prints its own 'N passed, N failed' line; run_suites.py adds
+# them up into the closing line.
+UNIT_CMD        = python3 tests/unit/run_unit.py $(UNIT_BIN)
+INTEGRATION_CMD = python3 tests/integration/run.py --pscope $(BIN) --targets build/targets
+
 unit: $(UNIT_BIN)
-	@python3 tests/unit/run_unit.py $(UNIT_BIN)
+	@$(UNIT_CMD)
 
 integration: $(BIN) $(TARGET_BIN)
-	@python3 tests/integration/run.py --pscope $(BIN) --targets build/targets
+	@$(INTEGRATION_CMD)
 
 test: | $(DEPS_OK)
-	@$(MAKE) --no-print-directory unit integration
+	@$(MAKE) --no-print-directory $(UNIT_BIN) $(BIN) $(TARGET_BIN)
+	@python3 tests/run_suites.py "$(UNIT_CMD)" "$(INTEGRATION_CMD)"
 
 asan:
 	@$(MAKE) --no-print-directory SANITIZE=1 all

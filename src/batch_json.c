@@ -1,269 +1,271 @@
 #include "batch.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonw.h"
 #include "metrics.h"
-#include "sanitize.h"
 
-/* jansson keeps references: json_object_set_new steals them, so every
- * helper here returns a new reference that its caller hands over. */
+/* Rates, percentages and deltas: three decimals; more would be noise. */
+enum { DECIMALS = 3 };
 
-static json_t *jstr(const char *raw)
+static void kv_known(struct jsonw *w, const char *key, int64_t v)
 {
-	char *clean = sanitize_dup(raw ? raw : "", true);
-	json_t *j = json_string(clean);
-	free(clean);
-	return j ? j : json_string("");
-}
-
-static json_t *jnum(double v)
-{
-	/* Three decimals: more would be noise (and 0.30000000000000004). */
-	return isnan(v) || isinf(v) ? json_null() : json_real(round(v * 1000) / 1000);
+	if (v != SAMPLE_UNREAD)
+		jsonw_kv_int(w, key, v);
 }
 
 /* Deltas of counts and kB values are whole numbers: print them so. */
-static json_t *jwhole(double v)
+static void kv_whole(struct jsonw *w, const char *key, double v)
 {
-	if (isnan(v) || isinf(v))
-		return json_null();
-	if (v == floor(v) && fabs(v) < 9e15)
-		return json_integer((json_int_t)v);
-	return jnum(v);
+	jsonw_key(w, key);
+	if (!isnan(v) && v == floor(v) && fabs(v) < 9e15)
+		jsonw_int(w, (int64_t)v);
+	else
+		jsonw_double(w, v, DECIMALS);
 }
 
-static void set_int(json_t *o, const char *key, int64_t v)
-{
-	if (v != SAMPLE_UNREAD)
-		json_object_set_new(o, key, json_integer(v));
-}
-
-static json_t *memory_json(const struct sample *s)
+static void write_memory(struct jsonw *w, const struct sample *s)
 {
 	const struct sample_memory *m = &s->mem;
-	json_t *o = json_object();
 
-	set_int(o, "rss_kb", m->rss_kb);
-	set_int(o, "pss_kb", m->pss_kb);
-	set_int(o, "anon_kb", m->anon_kb);
-	set_int(o, "file_kb", m->file_kb);
-	set_int(o, "shmem_kb", m->shmem_kb);
-	set_int(o, "heap_kb", m->heap_kb);
-	set_int(o, "swap_kb", m->swap_kb);
-	set_int(o, "vmdata_kb", m->vmdata_kb);
-	set_int(o, "vmsize_kb", m->vmsize_kb);
-	set_int(o, "mappings", m->mappings);
-	return o;
+	jsonw_key(w, "memory");
+	jsonw_object_begin(w);
+	kv_known(w, "rss_kb", m->rss_kb);
+	kv_known(w, "pss_kb", m->pss_kb);
+	kv_known(w, "anon_kb", m->anon_kb);
+	kv_known(w, "file_kb", m->file_kb);
+	kv_known(w, "shmem_kb", m->shmem_kb);
+	kv_known(w, "heap_kb", m->heap_kb);
+	kv_known(w, "swap_kb", m->swap_kb);
+	kv_known(w, "vmdata_kb", m->vmdata_kb);
+	kv_known(w, "vmsize_kb", m->vmsize_kb);
+	kv_known(w, "mappings", m->mappings);
+	jsonw_object_end(w);
 }
 
-static json_t *threads_json(const struct sample *s)
+static void write_threads(struct jsonw *w, const struct sample *s)
 {
-	json_t *o = json_object(), *list = json_array();
 	bool wchan = sample_readable(s, PART_WCHAN);
 
-	json_object_set_new(o, "count", json_integer((json_int_t)s->threads.count));
-	json_object_set_new(o, "cpu_pct", jnum(s->threads.cpu_pct));
+	jsonw_key(w, "threads");
+	jsonw_object_begin(w);
+	jsonw_kv_int(w, "count", (int64_t)s->threads.count);
+	jsonw_kv_double(w, "cpu_pct", s->threads.cpu_pct, DECIMALS);
+	jsonw_key(w, "list");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < s->threads.count; i++) {
 		const struct sample_thread *t = &s->threads.list[i];
-		json_t *j = json_object();
 		char state[2] = { t->state, 0 };
-		json_object_set_new(j, "tid", json_integer(t->tid));
-		json_object_set_new(j, "name", jstr(t->name));
-		json_object_set_new(j, "state", jstr(state));
-		json_object_set_new(j, "cpu_pct", jnum(t->cpu_pct));
+		jsonw_object_begin(w);
+		jsonw_kv_int(w, "tid", t->tid);
+		jsonw_kv_string(w, "name", t->name);
+		jsonw_kv_string(w, "state", state);
+		jsonw_kv_double(w, "cpu_pct", t->cpu_pct, DECIMALS);
 		if (wchan)
-			json_object_set_new(j, "wchan", jstr(t->wchan));
-		set_int(j, "vol_ctxsw", t->vol_ctxsw);
-		set_int(j, "invol_ctxsw", t->invol_ctxsw);
-		json_array_append_new(list, j);
+			jsonw_kv_string(w, "wchan", t->wchan);
+		kv_known(w, "vol_ctxsw", t->vol_ctxsw);
+		kv_known(w, "invol_ctxsw", t->invol_ctxsw);
+		jsonw_object_end(w);
 	}
-	json_object_set_new(o, "list", list);
-	return o;
+	jsonw_array_end(w);
+	jsonw_object_end(w);
 }
 
-static json_t *fds_json(const struct sample *s)
+static void write_fds(struct jsonw *w, const struct sample *s)
 {
-	json_t *o = json_object();
-
-	set_int(o, "count", s->fd_count);
-	if (!s->fds)
-		return o;
-	const struct fd_table *t = s->fds;
-	json_t *kinds = json_object(), *list = json_array();
-	json_object_set_new(o, "scanned_at", json_real(t->scanned_at));
-	for (int k = 0; k < FD_KIND_COUNT; k++)
-		json_object_set_new(kinds, fd_kind_name((enum fd_kind)k), json_integer(t->by_kind[k]));
-	json_object_set_new(o, "by_kind", kinds);
-	for (size_t i = 0; i < t->count; i++) {
-		const struct fd_entry *e = &t->list[i];
-		json_t *j = json_object();
-		json_object_set_new(j, "fd", json_integer(e->fd));
-		json_object_set_new(j, "kind", json_string(fd_kind_name(e->kind)));
-		json_object_set_new(j, "target", jstr(e->target));
-		json_array_append_new(list, j);
+	jsonw_key(w, "fds");
+	jsonw_object_begin(w);
+	kv_known(w, "count", s->fd_count);
+	if (s->fds) {
+		const struct fd_table *t = s->fds;
+		jsonw_kv_double(w, "scanned_at", t->scanned_at, DECIMALS);
+		jsonw_key(w, "by_kind");
+		jsonw_object_begin(w);
+		for (int k = 0; k < FD_KIND_COUNT; k++)
+			jsonw_kv_int(w, fd_kind_name((enum fd_kind)k), t->by_kind[k]);
+		jsonw_object_end(w);
+		jsonw_key(w, "list");
+		jsonw_array_begin(w);
+		for (size_t i = 0; i < t->count; i++) {
+			const struct fd_entry *e = &t->list[i];
+			jsonw_object_begin(w);
+			jsonw_kv_int(w, "fd", e->fd);
+			jsonw_kv_string(w, "kind", fd_kind_name(e->kind));
+			jsonw_kv_string(w, "target", e->target);
+			jsonw_object_end(w);
+		}
+		jsonw_array_end(w);
 	}
-	json_object_set_new(o, "list", list);
-	return o;
+	jsonw_object_end(w);
 }
 
-static json_t *sockets_json(const struct sample *s)
+static void write_socket(struct jsonw *w, int fd, const struct sock_info *si)
+{
+	const char *st = tcp_state_name(si->state);
+
+	jsonw_object_begin(w);
+	jsonw_kv_int(w, "fd", fd);
+	jsonw_kv_string(w, "proto", sock_proto_name(si->proto));
+	jsonw_kv_string(w, "local", si->local);
+	jsonw_kv_string(w, "remote", si->remote);
+	if (st)
+		jsonw_kv_string(w, "state", st);
+	jsonw_kv_int(w, "rx_queue", si->rqueue);
+	jsonw_kv_int(w, "tx_queue", si->wqueue);
+	jsonw_kv_int(w, "inode", (int64_t)si->ino);
+	jsonw_object_end(w);
+}
+
+static void write_sockets(struct jsonw *w, const struct sample *s)
 {
 	const struct fd_table *t = s->fds;
-	json_t *o = json_object(), *protos = json_object(), *states = json_object();
-	json_t *list = json_array();
 	unsigned by_proto[PROTO_COUNT] = { 0 };
 
-	json_object_set_new(o, "count", json_integer(t->by_kind[FD_SOCKET]));
+	jsonw_key(w, "sockets");
+	jsonw_object_begin(w);
+	jsonw_kv_int(w, "count", t->by_kind[FD_SOCKET]);
+	jsonw_key(w, "list");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < t->count; i++) {
 		const struct fd_entry *e = &t->list[i];
 		if (e->kind != FD_SOCKET || e->sock < 0 || (size_t)e->sock >= t->nsockets)
 			continue;
-		const struct sock_info *si = &t->sockets[e->sock];
-		by_proto[si->proto]++;
-		json_t *j = json_object();
-		json_object_set_new(j, "fd", json_integer(e->fd));
-		json_object_set_new(j, "proto", json_string(sock_proto_name(si->proto)));
-		json_object_set_new(j, "local", jstr(si->local));
-		json_object_set_new(j, "remote", jstr(si->remote));
-		const char *st = tcp_state_name(si->state);
-		if (st)
-			json_object_set_new(j, "state", json_string(st));
-		json_object_set_new(j, "rx_queue", json_integer(si->rqueue));
-		json_object_set_new(j, "tx_queue", json_integer(si->wqueue));
-		json_object_set_new(j, "inode", json_integer((json_int_t)si->ino));
-		json_array_append_new(list, j);
+		by_proto[t->sockets[e->sock].proto]++;
+		write_socket(w, e->fd, &t->sockets[e->sock]);
 	}
+	jsonw_array_end(w);
+	jsonw_key(w, "by_proto");
+	jsonw_object_begin(w);
 	for (int p = 0; p < PROTO_COUNT; p++)
-		json_object_set_new(protos, sock_proto_name((enum sock_proto)p), json_integer(by_proto[p]));
+		jsonw_kv_int(w, sock_proto_name((enum sock_proto)p), by_proto[p]);
+	jsonw_object_end(w);
+	jsonw_key(w, "by_state");
+	jsonw_object_begin(w);
 	for (int st = 1; st < TCP_STATE_COUNT; st++)
-		json_object_set_new(states, tcp_state_name(st), json_integer(t->by_state[st]));
-	json_object_set_new(o, "by_proto", protos);
-	json_object_set_new(o, "by_state", states);
-	json_object_set_new(o, "list", list);
+		jsonw_kv_int(w, tcp_state_name(st), t->by_state[st]);
+	jsonw_object_end(w);
 	if (t->sock_note[0])
-		json_object_set_new(o, "note", jstr(t->sock_note));
-	return o;
+		jsonw_kv_string(w, "note", t->sock_note);
+	jsonw_object_end(w);
 }
 
-static json_t *maps_json(const struct map_table *t)
+static void write_maps(struct jsonw *w, const struct map_table *t)
 {
-	json_t *list = json_array();
 	char range[64];
 
+	jsonw_key(w, "maps");
+	jsonw_array_begin(w);
 	for (size_t i = 0; i < t->count; i++) {
 		const struct map_entry *m = &t->list[i];
-		json_t *j = json_object();
 		snprintf(range, sizeof(range), "%llx-%llx", (unsigned long long)m->start,
 			 (unsigned long long)m->end);
-		json_object_set_new(j, "range", json_string(range));
-		json_object_set_new(j, "perms", jstr(m->perms));
-		json_object_set_new(j, "path", jstr(m->path));
-		set_int(j, "size_kb", m->size_kb);
-		set_int(j, "rss_kb", m->rss_kb);
-		set_int(j, "pss_kb", m->pss_kb);
-		set_int(j, "anon_kb", m->anon_kb);
-		set_int(j, "swap_kb", m->swap_kb);
-		json_array_append_new(list, j);
+		jsonw_object_begin(w);
+		jsonw_kv_string(w, "range", range);
+		jsonw_kv_string(w, "perms", m->perms);
+		jsonw_kv_string(w, "path", m->path);
+		kv_known(w, "size_kb", m->size_kb);
+		kv_known(w, "rss_kb", m->rss_kb);
+		kv_known(w, "pss_kb", m->pss_kb);
+		kv_known(w, "anon_kb", m->anon_kb);
+		kv_known(w, "swap_kb", m->swap_kb);
+		jsonw_object_end(w);
 	}
-	return list;
+	jsonw_array_end(w);
 }
 
-static json_t *growth_json(const struct history *h, double window_s)
-{
-	static const struct { const char *key; enum metric m; } rates[] = {
-		{ "rss_kb_per_min", M_RSS_KB }, { "pss_kb_per_min", M_PSS_KB },
-		{ "anon_kb_per_min", M_ANON_KB }, { "heap_kb_per_min", M_HEAP_KB },
-		{ "swap_kb_per_min", M_SWAP_KB }, { "fds_per_min", M_FDS },
-		{ "threads_per_min", M_THREADS }, { "sockets_per_min", M_SOCKETS },
-		{ "close_wait_per_min", M_TCP_STATE0 + 8 - 1 },
-	};
-	json_t *o = json_object();
+static const struct {
+	const char *rate, *delta;
+	enum metric m;
+} watched[] = {
+	{ "rss_kb_per_min", "rss_kb", M_RSS_KB }, { "pss_kb_per_min", "pss_kb", M_PSS_KB },
+	{ "anon_kb_per_min", "anon_kb", M_ANON_KB }, { "heap_kb_per_min", "heap_kb", M_HEAP_KB },
+	{ "swap_kb_per_min", "swap_kb", M_SWAP_KB }, { "fds_per_min", "fds", M_FDS },
+	{ "threads_per_min", "threads", M_THREADS }, { "sockets_per_min", "sockets", M_SOCKETS },
+	{ "close_wait_per_min", "close_wait", M_TCP_STATE0 + 8 - 1 },
+};
 
-	json_object_set_new(o, "window_s", json_real(window_s));
-	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++)
-		json_object_set_new(o, rates[i].key,
-				    jnum(history_slope_per_min(h, rates[i].m, window_s)));
-	return o;
+static void write_growth(struct jsonw *w, const struct history *h, double window_s)
+{
+	jsonw_key(w, "growth");
+	jsonw_object_begin(w);
+	jsonw_kv_double(w, "window_s", window_s, DECIMALS);
+	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++)
+		jsonw_kv_double(w, watched[i].rate,
+				history_slope_per_min(h, watched[i].m, window_s), DECIMALS);
+	jsonw_object_end(w);
+
+	jsonw_key(w, "delta");
+	jsonw_object_begin(w);
+	jsonw_kv_string(w, "since", history_has_mark(h) ? "mark" : "attach");
+	jsonw_kv_double(w, "seconds", history_delta_seconds(h), DECIMALS);
+	for (size_t i = 0; i < sizeof(watched) / sizeof(watched[0]); i++)
+		kv_whole(w, watched[i].delta, history_delta(h, watched[i].m));
+	jsonw_object_end(w);
 }
 
-static json_t *delta_json(const struct history *h)
+static void write_unreadable(struct jsonw *w, const struct sample *s)
 {
-	static const struct { const char *key; enum metric m; } deltas[] = {
-		{ "rss_kb", M_RSS_KB }, { "pss_kb", M_PSS_KB }, { "anon_kb", M_ANON_KB },
-		{ "heap_kb", M_HEAP_KB }, { "swap_kb", M_SWAP_KB }, { "fds", M_FDS },
-		{ "threads", M_THREADS }, { "sockets", M_SOCKETS },
-		{ "close_wait", M_TCP_STATE0 + 8 - 1 },
-	};
-	json_t *o = json_object();
+	bool any = false;
 
-	json_object_set_new(o, "since", json_string(history_has_mark(h) ? "mark" : "attach"));
-	json_object_set_new(o, "seconds", jnum(history_delta_seconds(h)));
-	for (size_t i = 0; i < sizeof(deltas) / sizeof(deltas[0]); i++)
-		json_object_set_new(o, deltas[i].key, jwhole(history_delta(h, deltas[i].m)));
-	return o;
-}
-
-static void add_unreadable(json_t *root, const struct sample *s)
-{
-	json_t *names = json_array(), *why = json_object();
-
-	for (int p = 0; p < PART_COUNT; p++) {
-		if (sample_readable(s, (enum sample_part)p))
-			continue;
-		json_array_append_new(names, json_string(sample_part_name((enum sample_part)p)));
-		json_object_set_new(why, sample_part_name((enum sample_part)p), jstr(s->why[p]));
-	}
-	if (json_array_size(names)) {
-		json_object_set_new(root, "unreadable", names);
-		json_object_set_new(root, "unreadable_why", why);
-	} else {
-		json_decref(names);
-		json_decref(why);
-	}
+	for (int p = 0; p < PART_COUNT; p++)
+		any |= !sample_readable(s, (enum sample_part)p);
+	if (!any)
+		return;
+	jsonw_key(w, "unreadable");
+	jsonw_array_begin(w);
+	for (int p = 0; p < PART_COUNT; p++)
+		if (!sample_readable(s, (enum sample_part)p))
+			jsonw_string(w, sample_part_name((enum sample_part)p));
+	jsonw_array_end(w);
+	jsonw_key(w, "unreadable_why");
+	jsonw_object_begin(w);
+	for (int p = 0; p < PART_COUNT; p++)
+		if (!sample_readable(s, (enum sample_part)p))
+			jsonw_kv_string(w, sample_part_name((enum sample_part)p), s->why[p]);
+	jsonw_object_end(w);
 }
 
 int batch_write_json(FILE *f, const struct sample *s, const struct history *h,
 		     const struct batch_options *o)
 {
-	json_t *root = json_object();
 	const struct sample_identity *id = &s->id;
+	struct jsonw w;
 
-	json_object_set_new(root, "time", json_real(s->time));
-	json_object_set_new(root, "pid", json_integer(id->pid));
-	json_object_set_new(root, "comm", jstr(id->comm));
-	json_object_set_new(root, "exited", json_boolean(s->exited));
+	jsonw_init(&w);
+	jsonw_object_begin(&w);
+	jsonw_kv_double(&w, "time", s->time, DECIMALS);
+	jsonw_kv_int(&w, "pid", id->pid);
+	jsonw_kv_string(&w, "comm", id->comm);
+	jsonw_kv_bool(&w, "exited", s->exited);
 	if (!s->exited) {
 		char state[2] = { id->state, 0 };
 		if (id->cmdline)
-			json_object_set_new(root, "cmdline", jstr(id->cmdline));
+			jsonw_kv_string(&w, "cmdline", id->cmdline);
 		if (id->exe)
-			json_object_set_new(root, "exe", jstr(id->exe));
-		json_object_set_new(root, "uid", json_integer(id->uid));
-		json_object_set_new(root, "ppid", json_integer(id->ppid));
-		json_object_set_new(root, "state", jstr(state));
-		json_object_set_new(root, "start_time", json_real(id->start_time));
-		json_object_set_new(root, "kernel_thread", json_boolean(id->kernel_thread));
-		json_object_set_new(root, "memory", memory_json(s));
+			jsonw_kv_string(&w, "exe", id->exe);
+		jsonw_kv_int(&w, "uid", id->uid);
+		jsonw_kv_int(&w, "ppid", id->ppid);
+		jsonw_kv_string(&w, "state", state);
+		jsonw_kv_double(&w, "start_time", id->start_time, 2);
+		jsonw_kv_bool(&w, "kernel_thread", id->kernel_thread);
+		write_memory(&w, s);
 		if (sample_readable(s, PART_THREADS))
-			json_object_set_new(root, "threads", threads_json(s));
-		json_object_set_new(root, "fds", fds_json(s));
+			write_threads(&w, s);
+		write_fds(&w, s);
 		if (s->fds && sample_readable(s, PART_SOCKETS))
-			json_object_set_new(root, "sockets", sockets_json(s));
+			write_sockets(&w, s);
 		if (o->maps && s->maps)
-			json_object_set_new(root, "maps", maps_json(s->maps));
-		json_object_set_new(root, "growth", growth_json(h, o->window_s));
-		json_object_set_new(root, "delta", delta_json(h));
-		json_object_set_new(root, "pscope_cpu_ms", json_real(s->cost_ms));
-		add_unreadable(root, s);
+			write_maps(&w, s->maps);
+		write_growth(&w, h, o->window_s);
+		jsonw_kv_double(&w, "pscope_cpu_ms", s->cost_ms, DECIMALS);
+		write_unreadable(&w, s);
 	}
+	jsonw_object_end(&w);
 
-	int rc = json_dumpf(root, f, JSON_COMPACT | JSON_REAL_PRECISION(13));
-	json_decref(root);
-	if (rc < 0 || fputc('\n', f) == EOF || fflush(f) == EOF)
-		return errno ? -errno : -EIO;
-	return 0;
+	bool ok = fwrite(w.buf, 1, w.len, f) == w.len && fputc('\n', f) != EOF && fflush(f) != EOF;
+	jsonw_free(&w);
+	return ok ? 0 : (errno ? -errno : -EIO);
 }
