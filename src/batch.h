@@ -16,6 +16,7 @@ struct batch_options {
 	double window_s;     /* growth window */
 	bool utf8;           /* text: the terminal takes UTF-8 */
 	bool maps;           /* include the per-mapping table */
+	bool brief;          /* leave out the thread, fd and socket lists */
 };
 
 /* One JSON object on one line.  Returns 0 or a negative errno (a write

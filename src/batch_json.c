@@ -46,7 +46,7 @@ static void write_memory(struct jsonw *w, const struct sample *s)
 	jsonw_object_end(w);
 }
 
-static void write_threads(struct jsonw *w, const struct sample *s)
+static void write_threads(struct jsonw *w, const struct sample *s, bool brief)
 {
 	bool wchan = sample_readable(s, PART_WCHAN);
 
@@ -54,6 +54,10 @@ static void write_threads(struct jsonw *w, const struct sample *s)
 	jsonw_object_begin(w);
 	jsonw_kv_int(w, "count", (int64_t)s->threads.count);
 	jsonw_kv_double(w, "cpu_pct", s->threads.cpu_pct, DECIMALS);
+	if (brief) {
+		jsonw_object_end(w);
+		return;
+	}
 	jsonw_key(w, "list");
 	jsonw_array_begin(w);
 	for (size_t i = 0; i < s->threads.count; i++) {
@@ -74,7 +78,7 @@ static void write_threads(struct jsonw *w, const struct sample *s)
 	jsonw_object_end(w);
 }
 
-static void write_fds(struct jsonw *w, const struct sample *s)
+static void write_fds(struct jsonw *w, const struct sample *s, bool brief)
 {
 	jsonw_key(w, "fds");
 	jsonw_object_begin(w);
@@ -87,6 +91,9 @@ static void write_fds(struct jsonw *w, const struct sample *s)
 		for (int k = 0; k < FD_KIND_COUNT; k++)
 			jsonw_kv_int(w, fd_kind_name((enum fd_kind)k), t->by_kind[k]);
 		jsonw_object_end(w);
+	}
+	if (s->fds && !brief) {
+		const struct fd_table *t = s->fds;
 		jsonw_key(w, "list");
 		jsonw_array_begin(w);
 		for (size_t i = 0; i < t->count; i++) {
@@ -119,7 +126,7 @@ static void write_socket(struct jsonw *w, int fd, const struct sock_info *si)
 	jsonw_object_end(w);
 }
 
-static void write_sockets(struct jsonw *w, const struct sample *s)
+static void write_sockets(struct jsonw *w, const struct sample *s, bool brief)
 {
 	const struct fd_table *t = s->fds;
 	unsigned by_proto[PROTO_COUNT] = { 0 };
@@ -127,16 +134,20 @@ static void write_sockets(struct jsonw *w, const struct sample *s)
 	jsonw_key(w, "sockets");
 	jsonw_object_begin(w);
 	jsonw_kv_int(w, "count", t->by_kind[FD_SOCKET]);
-	jsonw_key(w, "list");
-	jsonw_array_begin(w);
+	if (!brief) {
+		jsonw_key(w, "list");
+		jsonw_array_begin(w);
+	}
 	for (size_t i = 0; i < t->count; i++) {
 		const struct fd_entry *e = &t->list[i];
 		if (e->kind != FD_SOCKET || e->sock < 0 || (size_t)e->sock >= t->nsockets)
 			continue;
 		by_proto[t->sockets[e->sock].proto]++;
-		write_socket(w, e->fd, &t->sockets[e->sock]);
+		if (!brief)
+			write_socket(w, e->fd, &t->sockets[e->sock]);
 	}
-	jsonw_array_end(w);
+	if (!brief)
+		jsonw_array_end(w);
 	jsonw_key(w, "by_proto");
 	jsonw_object_begin(w);
 	for (int p = 0; p < PROTO_COUNT; p++)
@@ -253,11 +264,11 @@ int batch_write_json(FILE *f, const struct sample *s, const struct history *h,
 		jsonw_kv_bool(&w, "kernel_thread", id->kernel_thread);
 		write_memory(&w, s);
 		if (sample_readable(s, PART_THREADS))
-			write_threads(&w, s);
-		write_fds(&w, s);
+			write_threads(&w, s, o->brief);
+		write_fds(&w, s, o->brief);
 		if (s->fds && sample_readable(s, PART_SOCKETS))
-			write_sockets(&w, s);
-		if (o->maps && s->maps)
+			write_sockets(&w, s, o->brief);
+		if (o->maps && s->maps && !o->brief)
 			write_maps(&w, s->maps);
 		write_growth(&w, h, o->window_s);
 		jsonw_kv_double(&w, "pscope_cpu_ms", s->cost_ms, DECIMALS);

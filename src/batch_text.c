@@ -227,8 +227,10 @@ int batch_write_text(FILE *f, const struct sample *s, const struct history *h,
 		print_memory(f, s, h, o);
 		print_counts(f, s);
 		print_unreadable(f, s, o);
-		print_threads(f, s, o);
-		print_fds(f, s, o);
+		if (!o->brief) {
+			print_threads(f, s, o);
+			print_fds(f, s, o);
+		}
 	}
 	fprintf(f, "\n");
 	if (ferror(f) || fflush(f) == EOF)

@@ -108,6 +108,7 @@ static int run_batch(struct session *s, const struct options *o, bool attached_a
 		.window_s = o->window_s,
 		.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0,
 		.maps = o->maps,
+		.brief = o->brief,
 	};
 	int sigfd = open_signalfd();
 	bool partial = !attached_all, stop = false;

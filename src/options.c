@@ -19,6 +19,7 @@ const char options_usage[] =
 	"  -n, --count N           exit after N samples of each process\n"
 	"  -d, --delay SECS        seconds between samples, fractions allowed (default 1)\n"
 	"  -j, --json              batch output as JSON lines, one per process per sample\n"
+	"      --brief             batch: counts, sizes and rates only, no thread/fd/socket lists\n"
 	"      --window SECS       window for growth rates (default 60)\n"
 	"      --history SECS      history kept in memory (default 3600)\n"
 	"      --full-every N      rescan fds and sockets at least every N samples (default 5)\n"
@@ -38,7 +39,7 @@ const char options_usage[] =
 
 enum {
 	OPT_WINDOW = 256, OPT_HISTORY, OPT_FULL_EVERY, OPT_MAPS, OPT_MAPS_EVERY, OPT_STACKS,
-	OPT_CONSISTENT, OPT_NO_PTRACE, OPT_ASCII, OPT_NO_COLOR
+	OPT_CONSISTENT, OPT_NO_PTRACE, OPT_ASCII, OPT_NO_COLOR, OPT_BRIEF
 };
 
 static const struct option long_options[] = {
@@ -52,6 +53,7 @@ static const struct option long_options[] = {
 	{ "full-every", required_argument, NULL, OPT_FULL_EVERY },
 	{ "maps", no_argument, NULL, OPT_MAPS },
 	{ "maps-every", required_argument, NULL, OPT_MAPS_EVERY },
+	{ "brief", no_argument, NULL, OPT_BRIEF },
 	{ "stacks", no_argument, NULL, OPT_STACKS },
 	{ "consistent", no_argument, NULL, OPT_CONSISTENT },
 	{ "no-ptrace", no_argument, NULL, OPT_NO_PTRACE },
@@ -134,6 +136,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		case 'h': o->help = true; break;
 		case 'V': o->version = true; break;
 		case OPT_MAPS: o->maps = true; break;
+		case OPT_BRIEF: o->brief = true; break;
 		case OPT_STACKS: o->stacks = true; break;
 		case OPT_CONSISTENT: o->consistent = true; break;
 		case OPT_NO_PTRACE: o->no_ptrace = true; break;

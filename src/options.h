@@ -9,6 +9,7 @@
 
 struct options {
 	bool batch, json, help, version, maps;
+	bool brief;            /* batch: counts and rates only, no per-item lists */
 	bool stacks;           /* batch: capture native stacks with every sample */
 	bool no_ptrace;        /* never stop the target: no stacks at all */
 	bool consistent;       /* stacks: stop all threads first (a true snapshot) */

@@ -645,3 +645,31 @@ void procparse_wchan(const char *text, char *out, size_t outsz)
 		len = 0;
 	copy_bytes(out, outsz, text, len);
 }
+
+int procparse_maps_summary(const char *text, int64_t *count, int64_t *heap_kb)
+{
+	int64_t n = 0, heap = 0;
+
+	for (const char *line = text; *line; ) {
+		const char *eol = strchr(line, '\n');
+		size_t len = eol ? (size_t)(eol - line) : strlen(line);
+		if (!eol)
+			break;   /* a last line without its newline was cut off */
+		char *end;
+		errno = 0;
+		unsigned long long start = strtoull(line, &end, 16);
+		if (errno || end == line || *end != '-')
+			return -EINVAL;
+		unsigned long long stop = strtoull(end + 1, &end, 16);
+		if (errno || stop < start)
+			return -EINVAL;
+		static const char tag[] = "[heap]";
+		if (len >= sizeof(tag) - 1 && memcmp(line + len - (sizeof(tag) - 1), tag, sizeof(tag) - 1) == 0)
+			heap += (int64_t)((stop - start) / 1024);
+		n++;
+		line = eol + 1;
+	}
+	*count = n;
+	*heap_kb = heap;
+	return 0;
+}

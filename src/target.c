@@ -333,7 +333,8 @@ static void read_threads(struct target *t, struct sample *s)
 {
 	int rc = t->threads_err;
 	if (!rc)
-		rc = threads_read(t->threads, s->mono, due(t, t->opt.threads_full_every, 3), &s->threads);
+		rc = threads_read(t->threads, s->mono, due(t, t->opt.threads_full_every, 3),
+				  (long)s->id.num_threads, &s->threads);
 	if (rc < 0) {
 		unreadable(t, s, PART_THREADS, rc);
 		unreadable(t, s, PART_WCHAN, rc);
@@ -459,11 +460,7 @@ static void read_maps(struct target *t, struct sample *s, uint64_t start_brk)
 	} else if (due(t, t->opt.maps_every, 2)) {
 		int fd = keep_open(t, &t->maps_fd, "maps");
 		ssize_t n = fd < 0 ? fd : util_pread_all(fd, &t->buf, &t->cap);
-		t->maps_err = n < 0 ? (int)n : procparse_maps(t->buf, &list, &count);
-		if (!t->maps_err) {
-			take_maps(t, list, count);
-			procparse_free_maps(list, count);
-		}
+		t->maps_err = n < 0 ? (int)n : procparse_maps_summary(t->buf, &t->mappings, &t->heap_kb);
 	}
 	if (t->maps_err) {
 		unreadable(t, s, PART_MAPS, t->maps_err);

@@ -209,13 +209,22 @@ static int read_sched(struct thread_reader *r, struct thread_slot *s)
 	return ran;
 }
 
-int threads_read(struct thread_reader *r, double mono, bool full, struct sample_threads *out)
+int threads_read(struct thread_reader *r, double mono, bool full, long expected,
+		 struct sample_threads *out)
 {
 	pid_t *tids;
 	size_t ntids = 0;
-	int rc = list_tids(r, &tids, &ntids);
-	if (rc < 0)
-		return rc;
+
+	if (!full && r->nslots > 0 && expected == (long)r->nslots) {
+		ntids = r->nslots;
+		tids = xmalloc(ntids * sizeof(pid_t));
+		for (size_t i = 0; i < ntids; i++)
+			tids[i] = r->slots[i].tid;
+	} else {
+		int rc = list_tids(r, &tids, &ntids);
+		if (rc < 0)
+			return rc;
+	}
 	if (ntids == 0) {
 		free(tids);
 		return -ESRCH;

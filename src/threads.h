@@ -24,8 +24,13 @@ int threads_open(int proc_dirfd, bool read_wchan, struct thread_reader **out);
 void threads_close(struct thread_reader *r);
 
 /* Fill out (count, list sorted by tid, per-thread CPU% since the previous
- * call; NAN on the first).  full forces every thread to be re-read.
- * Returns 0, or a negative errno (-ESRCH: the process is gone). */
-int threads_read(struct thread_reader *r, double mono, bool full, struct sample_threads *out);
+ * call; NAN on the first).  full forces every thread to be re-read and the
+ * task directory to be listed; otherwise the listing (15% of a tick on
+ * 1,000 threads) is skipped while expected, the thread count from the
+ * process's stat, equals the threads already known.  A thread that exits
+ * and another that starts between two ticks are then seen on the next full
+ * pass.  Returns 0, or a negative errno (-ESRCH: the process is gone). */
+int threads_read(struct thread_reader *r, double mono, bool full, long expected,
+		 struct sample_threads *out);
 
 #endif

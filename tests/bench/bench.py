@@ -491,6 +491,7 @@ def build_report(m):
          goal_le(m["tiered"].cpu_ms, GOAL_TIERED_MS) + " (per s at 1 Hz)"),
         ("pscope fat, full (--full-every 1), per sample", m["full"],
          goal_le(m["full"].cpu_ms, GOAL_FULL_MS)),
+        ("pscope fat, full, JSON with every thread/fd/socket", m["lists"], ""),
         ("pscope small, steady (no fd rescan), per sample", m["small"],
          goal_le(m["small"].cpu_ms, GOAL_SMALL_MS, strict=True)),
         (f"lsof -n -P -p fat, per snapshot (median of {m['lsof_runs']})", m["lsof"], ""),
@@ -516,11 +517,14 @@ def measure_all(pscope, env, fat, small, reps):
         return m
 
     m = {}
+    # --brief: the sampling cost, with counts, sizes and rates as output.
+    # The full-list JSON row shows what printing 10,000 fds a line adds.
     # N-1 is a multiple of 5, so the default tiering's full scans are 1 in 5.
-    m["steady"] = ps(fat["pid"], 26, "--full-every", NO_RESCAN)
-    m["tiered"] = ps(fat["pid"], 26)
-    m["full"] = ps(fat["pid"], 16, "--full-every", "1")
-    m["small"] = ps(small["pid"], 26, "--full-every", NO_RESCAN)
+    m["steady"] = ps(fat["pid"], 26, "--brief", "--full-every", NO_RESCAN)
+    m["tiered"] = ps(fat["pid"], 26, "--brief")
+    m["full"] = ps(fat["pid"], 16, "--brief", "--full-every", "1")
+    m["lists"] = ps(fat["pid"], 16, "--full-every", "1")
+    m["small"] = ps(small["pid"], 26, "--brief", "--full-every", NO_RESCAN)
     m["lsof"], m["lsof_runs"] = measure_lsof(fat["pid"], env)
     progress(f"lsof: {m['lsof'].cpu_ms:.1f} ms")
     m["top"] = measure_top(fat["pid"], env, reps=reps)

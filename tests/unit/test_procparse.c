@@ -867,6 +867,34 @@ static void test_maps(void **state)
 	procparse_free_maps(list, n);
 }
 
+static void test_maps_summary(void **state)
+{
+	(void)state;
+	char *t = load("mt_maps", NULL);
+	struct map_entry *list;
+	size_t n;
+	int64_t count, heap;
+
+	/* Agrees with the full parser on a real capture. */
+	assert_int_equal(procparse_maps(t, &list, &n), 0);
+	assert_int_equal(procparse_maps_summary(t, &count, &heap), 0);
+	assert_int_equal(count, (int64_t)n);
+	assert_int_equal(heap, find_path(list, n, "[heap]")->size_kb);
+	procparse_free_maps(list, n);
+
+	/* A cut last line is not counted; garbage is refused. */
+	char *c = cut(t, (size_t)(strstr(t, "[heap]") - t) + 2);
+	assert_int_equal(procparse_maps_summary(c, &count, &heap), 0);
+	assert_int_equal(heap, 0);
+	assert_true(count > 0 && count < (int64_t)n);
+	free(c);
+	free(t);
+	assert_int_equal(procparse_maps_summary("nonsense\n", &count, &heap), -EINVAL);
+	assert_int_equal(procparse_maps_summary("2000-1000 rw-p 0 00:00 0 [heap]\n", &count, &heap), -EINVAL);
+	assert_int_equal(procparse_maps_summary("", &count, &heap), 0);
+	assert_int_equal(count, 0);
+}
+
 /* ---- fdinfo ---- */
 
 static void test_fdinfo_real(void **state)
@@ -1039,6 +1067,7 @@ int main(void)
 		cmocka_unit_test(test_smaps_cut),
 		cmocka_unit_test(test_smaps_garbage),
 		cmocka_unit_test(test_maps),
+		cmocka_unit_test(test_maps_summary),
 		cmocka_unit_test(test_fdinfo_real),
 		cmocka_unit_test(test_fdinfo_made),
 		cmocka_unit_test(test_cmdline),
