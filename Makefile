@@ -78,7 +78,7 @@ build/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h) | $(DEPS_OK)
 # Each suite prints its own 'N passed, N failed' line; run_suites.py adds
 # them up into the closing line.
 UNIT_CMD        = python3 tests/unit/run_unit.py $(UNIT_BIN)
-INTEGRATION_CMD = python3 tests/integration/run.py --pscope $(BIN) --targets build/targets
+INTEGRATION_CMD = python3 tests/integration/run.py --pscope $(abspath $(BIN)) --targets build/targets
 
 unit: $(UNIT_BIN)
 	@$(UNIT_CMD)
@@ -97,10 +97,10 @@ test-asan:
 	@$(MAKE) --no-print-directory SANITIZE=1 test
 
 demo: $(BIN) build/targets/demo
-	@sh tests/demo.sh $(BIN) build/targets/demo
+	@sh tests/demo.sh $(abspath $(BIN)) build/targets/demo
 
 bench: $(BIN) build/targets/fat build/targets/small
-	@python3 tests/bench/bench.py --pscope $(BIN) --targets build/targets
+	@python3 tests/bench/bench.py --pscope $(abspath $(BIN)) --targets build/targets
 
 install: $(BIN)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
