@@ -70,8 +70,10 @@ static bool attach_all(struct session *s, const struct options *o)
 	return all;
 }
 
-/* SIGINT and SIGTERM arrive through a signalfd, so the loop sleeps in poll()
- * and ends cleanly between samples, without a global flag. */
+/* Signals arrive through a signalfd, so the loop sleeps in poll() and acts
+ * between samples, without a global flag: SIGINT, SIGTERM and SIGHUP end
+ * the run, SIGUSR1 sets the mark (later deltas are measured from it) and
+ * SIGUSR2 clears it. */
 static int open_signalfd(void)
 {
 	sigset_t set;
@@ -80,13 +82,25 @@ static int open_signalfd(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+static void set_marks(struct session *s, bool on)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		if (on)
+			history_set_mark(&s->watches[i].hist);
+		else
+			history_clear_mark(&s->watches[i].hist);
+	}
+}
+
 /* Sleep until the monotonic deadline; false when a signal asked to stop. */
-static bool wait_until(int sigfd, double deadline)
+static bool wait_until(struct session *s, int sigfd, double deadline)
 {
 	for (;;) {
 		double left = deadline - util_now_mono();
@@ -95,10 +109,17 @@ static bool wait_until(int sigfd, double deadline)
 		struct pollfd p = { .fd = sigfd, .events = POLLIN };
 		int ms = (int)ceil(left * 1000);
 		int rc = poll(&p, sigfd >= 0 ? 1 : 0, ms);
-		if (rc > 0)
-			return false;
 		if (rc < 0 && errno != EINTR)
 			return true;
+		if (rc <= 0)
+			continue;
+		struct signalfd_siginfo si;
+		if (read(sigfd, &si, sizeof(si)) != (ssize_t)sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2)
+			set_marks(s, si.ssi_signo == SIGUSR1);
+		else
+			return false;
 	}
 }
 
@@ -115,7 +136,7 @@ static int run_batch(struct session *s, const struct options *o, bool attached_a
 	double next = util_now_mono();
 
 	for (long round = 0; !stop && session_live(s) > 0 && (!o->count || round < o->count); round++) {
-		if (round > 0 && !wait_until(sigfd, next))
+		if (round > 0 && !wait_until(s, sigfd, next))
 			break;
 		next += o->delay;
 		session_tick(s);
