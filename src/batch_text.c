@@ -154,13 +154,24 @@ static void print_counts(FILE *f, const struct sample *s)
 	}
 }
 
+/* One line per distinct reason, naming every part it covers: a process of
+ * another user makes seven parts unreadable for one reason. */
 static void print_unreadable(FILE *f, const struct sample *s, const struct batch_options *o)
 {
+	bool done[PART_COUNT] = { false };
+
 	for (int p = 0; p < PART_COUNT; p++) {
-		if (sample_readable(s, (enum sample_part)p))
+		if (done[p] || sample_readable(s, (enum sample_part)p))
 			continue;
+		fprintf(f, "  unreadable %s", sample_part_name((enum sample_part)p));
+		for (int q = p + 1; q < PART_COUNT; q++) {
+			if (!sample_readable(s, (enum sample_part)q) && strcmp(s->why[q], s->why[p]) == 0) {
+				fprintf(f, ", %s", sample_part_name((enum sample_part)q));
+				done[q] = true;
+			}
+		}
 		char *why = clean(s->why[p], o);
-		fprintf(f, "  unreadable %s: %s\n", sample_part_name((enum sample_part)p), why);
+		fprintf(f, ": %s\n", why);
 		free(why);
 	}
 }

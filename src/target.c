@@ -471,6 +471,10 @@ static void read_maps(struct target *t, struct sample *s, uint64_t start_brk)
 	}
 	s->mem.mappings = t->mappings;
 	s->maps = map_table_ref(t->maps);
+	if (t->kernel_thread) {
+		unreadable(t, s, PART_HEAP, -ENODATA);
+		return;
+	}
 
 	int64_t kb;
 	if (t->procmap_query_ok && start_brk && query_heap(t, start_brk, &kb) == 0)
