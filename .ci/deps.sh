@@ -7,7 +7,6 @@ set -eu
 # pkg-config module -> Debian package
 PKGS="
 libproc2:libproc2-dev
-jansson:libjansson-dev
 ncursesw:libncurses-dev
 libunwind-ptrace:libunwind-dev
 libdw:libdw-dev
