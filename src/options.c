@@ -25,12 +25,6 @@ const char options_usage[] =
 	"      --full-every N      rescan fds and sockets at least every N samples (default 5)\n"
 	"      --maps              include the per-mapping table (smaps)\n"
 	"      --maps-every N      refresh it every N samples (default 10)\n"
-	"      --stacks            batch: add native stacks of every thread (stops each thread briefly)\n"
-	"      --consistent        stacks: stop all threads first, for a true snapshot\n"
-	"      --no-ptrace         never stop or trace the target (no stacks)\n"
-	"  -c, --config FILE       UI settings file\n"
-	"      --ascii             UI: ASCII graphs and borders only\n"
-	"      --no-color          UI: no colours (NO_COLOR in the environment does the same)\n"
 	"  -h, --help              show this help\n"
 	"  -V, --version           show the version\n"
 	"\n"
@@ -38,8 +32,7 @@ const char options_usage[] =
 	"Exit status: 0 complete, 1 partial, 2 nothing sampled, 64 usage error.\n";
 
 enum {
-	OPT_WINDOW = 256, OPT_HISTORY, OPT_FULL_EVERY, OPT_MAPS, OPT_MAPS_EVERY, OPT_STACKS,
-	OPT_CONSISTENT, OPT_NO_PTRACE, OPT_ASCII, OPT_NO_COLOR, OPT_BRIEF
+	OPT_WINDOW = 256, OPT_HISTORY, OPT_FULL_EVERY, OPT_MAPS, OPT_MAPS_EVERY, OPT_BRIEF
 };
 
 static const struct option long_options[] = {
@@ -54,13 +47,6 @@ static const struct option long_options[] = {
 	{ "maps", no_argument, NULL, OPT_MAPS },
 	{ "maps-every", required_argument, NULL, OPT_MAPS_EVERY },
 	{ "brief", no_argument, NULL, OPT_BRIEF },
-	{ "stacks", no_argument, NULL, OPT_STACKS },
-	{ "consistent", no_argument, NULL, OPT_CONSISTENT },
-	{ "no-ptrace", no_argument, NULL, OPT_NO_PTRACE },
-	{ "config", required_argument, NULL, 'c' },
-	{ "ascii", no_argument, NULL, OPT_ASCII },
-	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
-	{ "no-colour", no_argument, NULL, OPT_NO_COLOR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -124,7 +110,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 	o->maps_every = 10;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:bn:d:jc:hV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:bn:d:jhV", long_options, NULL)) != -1) {
 		const char *bad = NULL;
 		switch (c) {
 		case 'p':
@@ -137,12 +123,6 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		case 'V': o->version = true; break;
 		case OPT_MAPS: o->maps = true; break;
 		case OPT_BRIEF: o->brief = true; break;
-		case OPT_STACKS: o->stacks = true; break;
-		case OPT_CONSISTENT: o->consistent = true; break;
-		case OPT_NO_PTRACE: o->no_ptrace = true; break;
-		case OPT_ASCII: o->ascii = true; break;
-		case OPT_NO_COLOR: o->no_color = true; break;
-		case 'c': o->config = optarg; break;
 		case 'n':
 			if (!parse_long(optarg, 1, LONG_MAX, &o->count))
 				bad = "-n wants a positive number of samples";
@@ -186,10 +166,6 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			snprintf(err, errlen, "%s (got '%s')", bad, optarg);
 			return -1;
 		}
-	}
-	if (o->stacks && o->no_ptrace) {
-		snprintf(err, errlen, "--stacks needs ptrace, which --no-ptrace forbids");
-		return -1;
 	}
 	for (int i = optind; i < argc; i++) {
 		long pid;

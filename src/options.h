@@ -10,11 +10,6 @@
 struct options {
 	bool batch, json, help, version, maps;
 	bool brief;            /* batch: counts and rates only, no per-item lists */
-	bool stacks;           /* batch: capture native stacks with every sample */
-	bool no_ptrace;        /* never stop the target: no stacks at all */
-	bool consistent;       /* stacks: stop all threads first (a true snapshot) */
-	bool ascii, no_color;  /* UI */
-	const char *config;    /* UI config file (-c), NULL for the default */
 	long count;            /* samples per target; 0 = until they exit */
 	double delay;          /* seconds between samples */
 	double window_s;       /* growth window */
