@@ -13,7 +13,7 @@ MANDIR  ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
 CC      ?= cc
-PKGS    := libproc2 ncursesw inih libunwind-ptrace libdw libelf
+PKGS    := libproc2
 CFLAGS  ?= -O2 -g
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CPPFLAGS += -D_GNU_SOURCE -DPSCOPE_VERSION=\"$(VERSION)\" -Isrc -Iui

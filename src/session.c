@@ -70,9 +70,6 @@ size_t session_commit(struct session *s, struct sample *in)
 			continue;
 		}
 		if (next->exited) {
-			/* Keep the last good sample's command line for the record. */
-			if (w->samples && !next->id.cmdline && w->last.id.cmdline)
-				next->id.cmdline = xstrdup(w->last.id.cmdline);
 			w->done = true;
 		} else {
 			metrics_extract(next, values);

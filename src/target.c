@@ -136,6 +136,30 @@ static void unreadable(const struct target *t, struct sample *s, enum sample_par
 	sample_set_unreadable(s, p, err, "%s", why);
 }
 
+static int keep_open(struct target *t, int *fd, const char *name)
+{
+	if (*fd < 0)
+		*fd = open_in(t->proc_dirfd, name);
+	return *fd;
+}
+
+/* One ioctl on maps: the VMA that starts at start_brk is the heap. */
+static int query_heap(struct target *t, uint64_t start_brk, int64_t *kb)
+{
+	struct procmap_query q = { .size = sizeof(q), .query_addr = start_brk };
+
+	if (keep_open(t, &t->maps_fd, "maps") < 0)
+		return t->maps_fd;
+	if (ioctl(t->maps_fd, PROCMAP_QUERY, &q) < 0) {
+		if (errno != ENOENT)
+			return -errno;
+		*kb = 0;   /* no VMA at start_brk: the heap is empty */
+		return 0;
+	}
+	*kb = q.vma_start == start_brk ? (int64_t)((q.vma_end - q.vma_start) / 1024) : 0;
+	return 0;
+}
+
 /* Opening /proc/PID/fd can succeed where listing it is refused, so list
  * one entry to learn whether we have ptrace-read access. */
 static int open_fd_dir(int proc_dirfd, int *out)
@@ -206,6 +230,7 @@ int target_open(pid_t pid, const struct target_options *o, const struct perm_con
 		return -EINVAL;
 	}
 	t->start_ticks = st.starttime;
+	t->start_brk = st.start_brk;
 	t->kernel_thread = st.flags & PF_KTHREAD_FLAG;
 	t->uid = status.ruid;
 	snprintf(t->comm, sizeof(t->comm), "%s", st.comm);
@@ -218,6 +243,10 @@ int target_open(pid_t pid, const struct target_options *o, const struct perm_con
 	t->threads_err = threads_open(dirfd, t->fd_dirfd >= 0, &t->threads);
 	if (t->fd_dirfd >= 0)
 		sockets_open(pid, &t->sock);
+	/* PROCMAP_QUERY (Linux 6.11) gives the heap in one ioctl; older kernels
+	 * and start_brk hidden from us fall back to the maps tier. */
+	int64_t kb;
+	t->procmap_query_ok = t->start_brk && query_heap(t, t->start_brk, &kb) == 0;
 	*out = t;
 	return 0;
 }
@@ -364,7 +393,6 @@ static void read_fds(struct target *t, struct sample *s)
 			unreadable(t, s, PART_SOCKETS, rc);
 			return;
 		}
-		tab->scanned_at = s->time;
 		/* Kernels before 6.2 report size 0 for fd/: then the scan is the count. */
 		if (!t->fds && s->fd_count == (int64_t)tab->count && tab->count > 0)
 			t->fd_count_works = true;
@@ -379,13 +407,6 @@ static void read_fds(struct target *t, struct sample *s)
 	if (t->fds->sock_err && t->fds->by_kind[FD_SOCKET])
 		sample_set_unreadable(s, PART_SOCKETS, t->fds->sock_err, "socket details: %s",
 				      t->fds->sock_note[0] ? t->fds->sock_note : strerror(-t->fds->sock_err));
-}
-
-static int keep_open(struct target *t, int *fd, const char *name)
-{
-	if (*fd < 0)
-		*fd = open_in(t->proc_dirfd, name);
-	return *fd;
 }
 
 static void read_rollup(struct target *t, struct sample *s)
@@ -413,23 +434,6 @@ static void read_rollup(struct target *t, struct sample *s)
 		s->mem.pss_kb = t->pss_kb;
 }
 
-/* One ioctl on maps: the VMA that starts at start_brk is the heap. */
-static int query_heap(struct target *t, uint64_t start_brk, int64_t *kb)
-{
-	struct procmap_query q = { .size = sizeof(q), .query_addr = start_brk };
-
-	if (keep_open(t, &t->maps_fd, "maps") < 0)
-		return t->maps_fd;
-	if (ioctl(t->maps_fd, PROCMAP_QUERY, &q) < 0) {
-		if (errno != ENOENT)
-			return -errno;
-		*kb = 0;   /* no VMA at start_brk: the heap is empty */
-		return 0;
-	}
-	*kb = q.vma_start == start_brk ? (int64_t)((q.vma_end - q.vma_start) / 1024) : 0;
-	return 0;
-}
-
 static void take_maps(struct target *t, struct map_entry *list, size_t count)
 {
 	t->mappings = (int64_t)count;
@@ -439,7 +443,7 @@ static void take_maps(struct target *t, struct map_entry *list, size_t count)
 			t->heap_kb += (int64_t)((list[i].end - list[i].start) / 1024);
 }
 
-static void read_maps(struct target *t, struct sample *s, uint64_t start_brk)
+static void read_maps(struct target *t, struct sample *s)
 {
 	struct map_entry *list;
 	size_t count;
@@ -477,7 +481,7 @@ static void read_maps(struct target *t, struct sample *s, uint64_t start_brk)
 	}
 
 	int64_t kb;
-	if (t->procmap_query_ok && start_brk && query_heap(t, start_brk, &kb) == 0)
+	if (t->procmap_query_ok && query_heap(t, t->start_brk, &kb) == 0)
 		t->heap_kb = kb;
 	s->mem.heap_kb = t->heap_kb;
 }
@@ -485,32 +489,24 @@ static void read_maps(struct target *t, struct sample *s, uint64_t start_brk)
 int target_sample(struct target *t, struct sample *s)
 {
 	double cpu0 = util_thread_cpu();
+	double now = util_now_real(), mono = util_now_mono();
 
 	sample_init(s);
-	s->time = util_now_real();
-	s->mono = util_now_mono();
+	s->time = now;
+	s->mono = mono;
 	if (t->exited || read_identity(t, s) < 0) {
 		sample_free(s);
 		sample_init(s);
-		s->time = util_now_real();
-		s->mono = util_now_mono();
+		s->time = now;
+		s->mono = mono;
 		mark_exited(t, s);
 		return 0;
 	}
-	bool fd_tier = t->tick % (unsigned long)(t->opt.full_every > 0 ? t->opt.full_every : 1) == 0;
-	read_names(t, s, fd_tier);
+	read_names(t, s, due(t, t->opt.full_every, 0));
 	read_threads(t, s);
 	read_fds(t, s);
 	read_rollup(t, s);
-
-	if (t->tick == 0) {
-		int64_t kb;
-		t->procmap_query_ok = t->start_brk && query_heap(t, t->start_brk, &kb) == 0;
-	}
-	read_maps(t, s, t->start_brk);
-
-	if (!t->opt.smaps_every)
-		s->part_err[PART_SMAPS] = 0;
+	read_maps(t, s);
 	t->tick++;
 	s->cost_ms = (util_thread_cpu() - cpu0) * 1000.0;
 	return 0;

@@ -17,6 +17,7 @@ struct thread_slot {
 	pid_t tid;
 	int stat_fd, sched_fd;       /* -1 when not kept open */
 	bool have_sched;
+	bool no_sched;               /* no schedstat file (kernel without SCHED_INFO) */
 	struct proc_schedstat sched;
 	uint64_t cpu_ns;             /* at the previous read */
 	struct sample_thread last;
@@ -191,11 +192,11 @@ static int read_sched(struct thread_reader *r, struct thread_slot *s)
 {
 	struct proc_schedstat now;
 
-	if (!s->have_sched && s->sched_fd == -2)
-		return 1;   /* no schedstat on this kernel: always read stat */
+	if (s->no_sched)
+		return 1;   /* nothing tells whether it ran: always read stat */
 	ssize_t n = read_thread_file(r, s->tid, "schedstat", &s->sched_fd);
 	if (n == -ENOENT && s->sched_fd < 0) {
-		s->sched_fd = -2;
+		s->no_sched = true;
 		return 1;
 	}
 	if (n < 0)

@@ -14,6 +14,7 @@ The very last line printed is exactly
 and the exit status is 1 when anything failed.  Standard library only.
 """
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -208,6 +209,23 @@ class Result:
                 % (" ".join(self.args), self.rc, self.err[:600], self.out[:1500]))
 
 
+@contextlib.contextmanager
+def streaming_pscope(*args):
+    """pscope running in the background while a test acts on its target:
+    yields the process and a reader of its stdout, and always stops and
+    closes it on the way out."""
+    proc = subprocess.Popen([PSCOPE] + [str(a) for a in args], stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        yield proc, LineReader(proc.stdout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+
+
 def check_no_crash(res):
     """A signal or a sanitizer report is a failure whatever the test checks."""
     check(res.rc is not None and res.rc >= 0,
@@ -345,11 +363,7 @@ def new_fd_appears(ctx):
     """An fd opened between samples shows up in the next sample."""
     t = start_truth(ctx, "--files", 2)
     before = t.truth
-    proc = subprocess.Popen([PSCOPE, "-b", "--json", "-d", "0.5", "-n", "6", str(t.pid)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    try:
-        reader = LineReader(proc.stdout)
+    with streaming_pscope("-b", "--json", "-d", "0.5", "-n", "6", t.pid) as (proc, reader):
         first = reader.readline(10)
         check(first is not None,
               "no first record within 10 s while pscope runs (stdout not flushed per "
@@ -359,12 +373,6 @@ def new_fd_appears(ctx):
         rest = reader.read_rest(30)
         err = proc.stderr.read()
         proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
     res = Result(["-b", "--json", "-d", "0.5", "-n", "6", str(t.pid)], proc.returncode,
                  first + b"\n" + rest, err)
     check_no_crash(res)
@@ -533,30 +541,24 @@ def pid_reuse_is_an_exit(ctx):
     if os.geteuid() != 0 or not os.path.exists("/proc/sys/kernel/ns_last_pid"):
         raise Skip("needs root and ns_last_pid")
     t = start_target(ctx, "exiter", 1.0)
-    proc = subprocess.Popen([PSCOPE, "-b", "--json", "--brief", "-d", "0.3", str(t.pid)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
     newcomer = None
-    try:
-        reader = LineReader(proc.stdout)
-        check(reader.readline(10) is not None, "no first record")
-        deadline = time.monotonic() + 10
-        while os.path.exists("/proc/%d" % t.pid) and time.monotonic() < deadline:
-            time.sleep(0.02)
-        t.proc.wait(timeout=5)
-        # Hand the same PID to a new process before pscope's next sample.
-        with open("/proc/sys/kernel/ns_last_pid", "w") as f:
-            f.write(str(t.pid - 1))
-        newcomer = subprocess.Popen(["sleep", "5"])
-        rest = reader.read_rest(15)
-        proc.wait(timeout=10)
-    finally:
-        for p in (proc, newcomer):
-            if p and p.poll() is None:
-                p.kill()
-                p.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+    with streaming_pscope("-b", "--json", "--brief", "-d", "0.3", t.pid) as (proc, reader):
+        try:
+            check(reader.readline(10) is not None, "no first record")
+            deadline = time.monotonic() + 10
+            while os.path.exists("/proc/%d" % t.pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+            t.proc.wait(timeout=5)
+            # Hand the same PID to a new process before pscope's next sample.
+            with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+                f.write(str(t.pid - 1))
+            newcomer = subprocess.Popen(["sleep", "5"])
+            rest = reader.read_rest(15)
+            proc.wait(timeout=10)
+        finally:
+            if newcomer and newcomer.poll() is None:
+                newcomer.kill()
+                newcomer.wait()
     if newcomer.pid != t.pid:
         raise Skip("the PID went to another process first (busy machine)")
     recs = [json.loads(l) for l in rest.splitlines() if l.strip()]
@@ -569,11 +571,7 @@ def pid_reuse_is_an_exit(ctx):
 def mark_by_signal(ctx):
     """SIGUSR1 sets the mark: later deltas count from it."""
     t = start_truth(ctx, "--files", 1)
-    proc = subprocess.Popen([PSCOPE, "-b", "--json", "--brief", "-d", "0.3", "-n", "8",
-                             str(t.pid)], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
-    try:
-        reader = LineReader(proc.stdout)
+    with streaming_pscope("-b", "--json", "--brief", "-d", "0.3", "-n", "8", t.pid) as (proc, reader):
         first = reader.readline(10)
         check(first is not None, "no first record")
         os.kill(t.pid, signal.SIGUSR1)          # one more fd before the mark
@@ -583,12 +581,6 @@ def mark_by_signal(ctx):
         os.kill(proc.pid, signal.SIGUSR1)       # the mark
         rest = reader.read_rest(20)
         proc.wait(timeout=10)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
     recs = [json.loads(l) for l in rest.splitlines() if l.strip()]
     check(recs and recs[-1]["delta"]["since"] == "mark", "delta not since the mark: %s" % recs[-1:])
     check(recs[-1]["delta"]["fds"] == 0, "fds delta since the mark %s, expected 0" %
