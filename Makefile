@@ -13,19 +13,20 @@ MANDIR  ?= $(PREFIX)/share/man
 VERSION := 0.1.0
 
 CC      ?= cc
-PKGS    := libproc2
+PKGS    := libproc2 ncursesw inih libunwind-ptrace libunwind-generic libdw libelf
 CFLAGS  ?= -O2 -g
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CPPFLAGS += -D_GNU_SOURCE -DPSCOPE_VERSION=\"$(VERSION)\" -Isrc -Iui
 
+# BUILD and BIN can be overridden so that several builds share one tree.
 ifeq ($(SANITIZE),1)
-BUILD   := build/asan
+BUILD   ?= build/asan
 CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
-BIN     := $(BUILD)/pscope
+BIN     ?= $(BUILD)/pscope
 else
-BUILD   := build/rel
-BIN     := pscope
+BUILD   ?= build/rel
+BIN     ?= pscope
 endif
 
 DEPS_OK := build/.deps-ok

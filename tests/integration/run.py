@@ -15,6 +15,7 @@ and the exit status is 1 when anything failed.  Standard library only.
 """
 import argparse
 import contextlib
+import glob
 import json
 import os
 import random
@@ -832,6 +833,12 @@ def main():
     opts = ap.parse_args()
     PSCOPE = os.path.abspath(opts.pscope)
     TARGETS = os.path.abspath(opts.targets)
+    # Each feature keeps its tests in suite_*.py beside this file; they use
+    # the helpers above and register with @test like the tests here.
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in sorted(glob.glob(os.path.join(here, "suite_*.py"))):
+        with open(path) as f:
+            exec(compile(f.read(), path, "exec"), globals())
     selected = [fn for fn in TESTS if not opts.only or opts.only in fn.__name__]
     if not os.access(PSCOPE, os.X_OK):
         print("pscope binary %s is missing or not executable" % PSCOPE)
