@@ -1,0 +1,208 @@
+/* pane_resources.c — every open fd, classified, and the counts over time.
+ *
+ * Upper table: the count of each fd kind and of TCP sockets per state,
+ * with change since attach (or the mark), rate and sparkline: a file
+ * opened per request or CLOSE_WAIT sockets piling up show as a steadily
+ * climbing row.  Lower table: the fd table itself; rows new since the mark
+ * are marked '+' and highlighted. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "format.h"
+#include "metrics.h"
+#include "ui_state.h"
+
+static const struct table_col sum_cols[] = {
+	{ "KIND", 17, false, false }, { "NOW", 8, true, true }, { "CHANGE", 8, true, true },
+	{ "RATE", 9, true, true }, { "HISTORY", 0, false, false },
+};
+
+static const struct table_col fd_cols[] = {
+	{ "", 2, false, false }, { "FD", 7, true, true }, { "KIND", 10, false, false },
+	{ "PROTO", 8, false, false }, { "STATE", 12, false, false }, { "TARGET", 0, false, false },
+};
+
+struct resources_pane {
+	const struct fd_table *shown, *base;
+};
+
+static void init(struct pane *p)
+{
+	table_init(&p->tables[0], sum_cols, sizeof(sum_cols) / sizeof(sum_cols[0]), -1, false);
+	table_init(&p->tables[1], fd_cols, sizeof(fd_cols) / sizeof(fd_cols[0]), 1, false);
+	p->ntables = 2;
+	p->focus = 1;
+	p->priv = calloc(1, sizeof(struct resources_pane));
+}
+
+static void fini(struct pane *p)
+{
+	free(p->priv);
+	table_free(&p->tables[0]);
+	table_free(&p->tables[1]);
+}
+
+static void add_series_row(struct ui *ui, struct table *t, long m, const char *label)
+{
+	struct history *h = &ui_watch(ui)->hist;
+	char val[32], delta[32], rate[32], spark[64 * 3 + 1];
+	double v[64];
+	double d = history_delta(h, (size_t)m);
+	table_add(t, (uint64_t)m, isnan(d) || d <= 0 ? ROLE_NORMAL : ROLE_GROW);
+	table_cell(t, label, NAN);
+	ui_series_text(ui, m, val, delta, rate, sizeof(val));
+	table_cell(t, val, h->len ? history_last(h, (size_t)m) : NAN);
+	table_cell(t, delta, d);
+	table_cell(t, rate, history_slope_per_min(h, (size_t)m, ui->s->window_s));
+	size_t n = h->len < 64 ? h->len : 64;
+	for (size_t k = 0; k < n; k++)
+		v[k] = history_value_at(h, (size_t)m, h->len - n + k);
+	table_cell(t, format_sparkline(v, n, 64, term_glyphs(), spark, sizeof(spark)), NAN);
+}
+
+/* Kinds and states that have ever been non-zero in the history: a row
+ * appears when the first one opens and stays, so a count falling to 0
+ * stays visible. */
+static bool ever_nonzero(struct history *h, size_t m)
+{
+	for (size_t i = 0; i < h->len; i++) {
+		double v = history_value_at(h, m, i);
+		if (!isnan(v) && v != 0)
+			return true;
+	}
+	return false;
+}
+
+static void refresh_summary(struct ui *ui, struct table *t)
+{
+	struct history *h = &ui_watch(ui)->hist;
+	char label[48];
+	table_begin(t);
+	add_series_row(ui, t, M_FDS, "all fds");
+	for (int k = 0; k < FD_KIND_COUNT; k++)
+		if (ever_nonzero(h, (size_t)(M_FD_KIND0 + k)))
+			add_series_row(ui, t, M_FD_KIND0 + k, fd_kind_name((enum fd_kind)k));
+	add_series_row(ui, t, M_SOCKETS, "sockets");
+	for (int st = 1; st < TCP_STATE_COUNT; st++) {
+		if (!ever_nonzero(h, (size_t)(M_TCP_STATE0 + st - 1)))
+			continue;
+		snprintf(label, sizeof(label), "tcp %s", tcp_state_name(st));
+		add_series_row(ui, t, M_TCP_STATE0 + st - 1, label);
+	}
+	table_end(t);
+}
+
+/* Was this fd open, as the same object, in the baseline?  Both tables are
+ * sorted by fd. */
+static bool in_base(const struct fd_table *base, const struct fd_entry *e)
+{
+	size_t lo = 0, hi = base->count;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (base->list[mid].fd < e->fd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo >= base->count || base->list[lo].fd != e->fd)
+		return false;
+	const struct fd_entry *b = &base->list[lo];
+	return b->kind == e->kind && b->ino == e->ino && b->dev == e->dev;
+}
+
+static void refresh_fds(struct ui *ui, struct pane *p)
+{
+	struct resources_pane *rp = p->priv;
+	struct table *t = &p->tables[1];
+	const struct fd_table *ft = ui_watch(ui)->samples ? ui_watch(ui)->last.fds : NULL;
+	const struct fd_table *base = ui_target(ui)->fd_base;
+	/* The fd table is shared between samples until it is rescanned:
+	 * rebuild rows only when it or the baseline changed. */
+	if (ft == rp->shown && base == rp->base && t->nrows)
+		return;
+	rp->shown = ft;
+	rp->base = base;
+	char b[320];
+	table_begin(t);
+	for (size_t i = 0; ft && i < ft->count; i++) {
+		const struct fd_entry *e = &ft->list[i];
+		bool is_new = base && base != ft && !in_base(base, e);
+		table_add(t, (uint64_t)e->fd, is_new ? ROLE_NEW : ROLE_NORMAL);
+		table_cell(t, is_new ? "+" : "", is_new);
+		snprintf(b, sizeof(b), "%d", e->fd);
+		table_cell(t, b, e->fd);
+		table_cell(t, fd_kind_name(e->kind), NAN);
+		const struct sock_info *si = e->sock >= 0 ? &ft->sockets[e->sock] : NULL;
+		if (si && si->proto != PROTO_OTHER) {
+			table_cell(t, sock_proto_name(si->proto), NAN);
+			const char *st = si->proto == PROTO_TCP || si->proto == PROTO_TCP6
+						 ? tcp_state_name(si->state) : NULL;
+			table_cell(t, st ? st : "", NAN);
+			if (si->remote[0])
+				snprintf(b, sizeof(b), "%s -> %s", si->local, si->remote);
+			else
+				snprintf(b, sizeof(b), "%s", si->local[0] ? si->local : e->target);
+			table_cell_raw(t, b, NAN);
+		} else {
+			table_cell(t, "", NAN);
+			table_cell(t, "", NAN);
+			table_cell_raw(t, e->target ? e->target : "", NAN);
+		}
+	}
+	table_end(t);
+}
+
+static void update(struct ui *ui, struct pane *p)
+{
+	refresh_summary(ui, &p->tables[0]);
+	refresh_fds(ui, p);
+}
+
+static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
+{
+	struct watch *wt = ui_watch(ui);
+	const struct sample *s = &wt->last;
+	char note[200] = "";
+	if (wt->samples && !sample_readable(s, PART_FDS))
+		snprintf(note, sizeof(note), "fds unreadable: %.150s", s->why[PART_FDS]);
+	else if (wt->samples && s->fds && s->fds->sock_note[0])
+		snprintf(note, sizeof(note), "%.150s", s->fds->sock_note);
+	ui_draw_title(ui, y, x, w, "Resources", note);
+	int top_h = (int)p->tables[0].nrows + 1;
+	if (top_h > (h - 1) / 2)
+		top_h = (h - 1) / 2;
+	table_draw(&p->tables[0], y + 1, x, top_h, w, p->focus == 0);
+	int fy = y + 1 + top_h, fh = y + h - fy;
+	const struct fd_table *ft = wt->samples ? s->fds : NULL;
+	note[0] = 0;
+	if (ft) {
+		size_t fresh = 0;
+		for (size_t i = 0; i < p->tables[1].nrows; i++)
+			fresh += p->tables[1].rows[i].role == ROLE_NEW;
+		snprintf(note, sizeof(note), "%zu open, %zu new since %s", ft->count, fresh,
+			 history_has_mark(&wt->hist) ? "the mark" : "attach");
+	}
+	ui_draw_title(ui, fy, x, w, "Open files", note);
+	table_draw(&p->tables[1], fy + 1, x, fh - 1, w, p->focus == 1);
+}
+
+static long series(struct ui *ui, struct pane *p)
+{
+	(void)ui;
+	uint64_t key;
+	if (p->focus == 0 && table_selected_key(&p->tables[0], &key))
+		return (long)key;
+	return M_FDS;
+}
+
+const struct pane_class pane_resources = {
+	.name = "Resources",
+	.keys = "Left/Right table",
+	.init = init,
+	.free = fini,
+	.update = update,
+	.draw = draw,
+	.series = series,
+};

@@ -1,0 +1,93 @@
+/* ui_state.h — what the UI's parts share (internal to ui/).
+ *
+ * struct ui is the whole front end: the session it draws, the sampler
+ * that feeds it, what the user chose (target, pane, zoom, mark), and the
+ * panes.  A pane is an instance of a const struct pane_class, the way
+ * htop's panels and tmux's window modes are: the loop calls refresh() when
+ * the model changed, draw() when the screen must be redrawn and key() for
+ * keys the common handler did not take.  Panes read the model only with
+ * the sampler's lock held (ui.c takes it around refresh and draw). */
+#ifndef PSCOPE_UI_STATE_H
+#define PSCOPE_UI_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "sampler.h"
+#include "session.h"
+#include "table.h"
+#include "ui.h"
+
+enum pane_id { PANE_THREADS, PANE_STACKS, PANE_MEMORY, PANE_RESOURCES, PANE_PLUGINS, PANE_COUNT };
+
+struct ui;
+struct pane;
+
+struct pane_class {
+	const char *name;         /* title line and tab label */
+	const char *keys;         /* its own keys, for the bottom bar */
+	void (*init)(struct pane *p);
+	void (*free)(struct pane *p);
+	/* The model changed (a sample, the mark, the target): rebuild rows. */
+	void (*update)(struct ui *ui, struct pane *p);
+	void (*draw)(struct ui *ui, struct pane *p, int y, int x, int h, int w);
+	/* A key the common keys did not take; true when it changed something. */
+	bool (*key)(struct ui *ui, struct pane *p, int key);
+	/* The history series `g` graphs, or -1 for the pane's default. */
+	long (*series)(struct ui *ui, struct pane *p);
+};
+
+struct pane {
+	const struct pane_class *cls;
+	struct table tables[2];   /* upper and lower table, where a pane has two */
+	int ntables;
+	int focus;                /* which table the arrows move */
+	void *priv;
+};
+
+/* What the UI remembers per target beyond the model: the baselines that
+ * "new since the mark" compares against. */
+struct ui_target {
+	struct fd_table *fd_base;    /* at attach, or at the mark */
+	struct map_table *map_base;
+};
+
+enum ui_mode { MODE_NORMAL, MODE_HELP, MODE_GRAPH, MODE_SEARCH, MODE_FILTER };
+
+struct ui {
+	struct session *s;
+	struct sampler sp;
+	struct ui_options opt;
+	struct ui_target *targets;   /* one per watch */
+	size_t cur;                  /* the target shown */
+	int pane;
+	bool zoom, overview;
+	enum ui_mode mode;
+	char input[64];              /* the search or filter being typed */
+	long graph_series;
+	double delay;
+	bool paused;
+	unsigned long seen_generation;
+	struct pane panes[PANE_COUNT];
+	struct table overview_table;
+	char status[160];            /* one-line message at the bottom */
+};
+
+extern const struct pane_class pane_threads, pane_stacks, pane_memory, pane_resources,
+	pane_plugins;
+
+/* The Stacks pane keeps the capture current at the mark, to diff with. */
+void pane_stacks_mark(struct ui *ui, bool on);
+
+/* The current target's watch. */
+struct watch *ui_watch(struct ui *ui);
+struct ui_target *ui_target(struct ui *ui);
+
+/* Pane title line: name, and a note at its right (e.g. "37 threads"). */
+void ui_draw_title(struct ui *ui, int y, int x, int w, const char *name, const char *note);
+/* A series' value, change and rate as text, in its unit. */
+void ui_series_text(struct ui *ui, long series, char *val, char *delta, char *rate, size_t size);
+/* Whether series is a size in kB (else a count or a percentage). */
+bool ui_series_is_kb(struct ui *ui, long series);
+
+#endif
