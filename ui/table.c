@@ -42,8 +42,8 @@ void table_add(struct table *t, uint64_t key, enum role role)
 		t->rows = xrealloc(t->rows, t->rows_cap * sizeof(*t->rows));
 		t->cells = xrealloc(t->cells, t->rows_cap * t->ncols * sizeof(*t->cells));
 	}
-	t->rows[t->nrows++] = (struct table_row){ .key = key, .role = role,
-						   .cell0 = t->nrows * t->ncols };
+	size_t i = t->nrows++;
+	t->rows[i] = (struct table_row){ .key = key, .role = role, .cell0 = i * t->ncols };
 	t->filled = 0;
 }
 

@@ -145,7 +145,8 @@ static void draw_header(struct ui *ui, const struct layout *l, int w)
 	term_blank(0, 0, w, ROLE_NORMAL);
 	int x = term_put(0, 0, w, "pscope ", ROLE_LABEL);
 	if (wt->samples == 0) {
-		term_put(0, x, w - x, "attaching...", ROLE_DIM);
+		snprintf(line, sizeof(line), "%d attaching...", (int)target_pid(wt->target));
+		term_put(0, x, w - x, line, ROLE_DIM);
 	} else {
 		user_name(s->id.uid, user, sizeof(user));
 		format_duration(util_now_real() - s->id.start_time, up, sizeof(up));
