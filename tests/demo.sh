@@ -1,8 +1,10 @@
 #!/bin/sh
 # make demo: start the leaky demo service and watch it with pscope.
 #   sh tests/demo.sh PSCOPE DEMO_BIN
-# pscope samples leakyd every second, 8 times: watch fds, CLOSE_WAIT
-# sockets, threads and RSS climb.  leakyd is always killed on the way out.
+# On a terminal, pscope's UI opens on leakyd: watch fds, CLOSE_WAIT sockets,
+# threads and RSS climb (q quits).  Without a terminal (a script, a pipe)
+# pscope samples it in batch mode every second, 8 times instead.  leakyd is
+# always killed on the way out.
 set -eu
 
 if [ $# -ne 2 ]; then
@@ -20,5 +22,9 @@ trap 'kill "$demo_pid" 2>/dev/null || true; wait "$demo_pid" 2>/dev/null || true
 trap 'exit 130' INT TERM
 
 sleep 1   # let it leak a little first
-echo "== pscope -b -d 1 -n 8 $demo_pid (leakyd) =="
-"$pscope" -b -d 1 -n 8 "$demo_pid"
+if [ -t 0 ] && [ -t 1 ]; then
+	"$pscope" "$demo_pid"
+else
+	echo "== pscope -b -d 1 -n 8 $demo_pid (leakyd) =="
+	"$pscope" -b -d 1 -n 8 "$demo_pid"
+fi

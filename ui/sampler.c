@@ -173,18 +173,14 @@ void sampler_request_stacks(struct sampler *sp, size_t i)
 
 void sampler_set_delay(struct sampler *sp, double delay)
 {
-	pthread_mutex_lock(&sp->lock);
 	sp->delay = delay;
 	pthread_cond_signal(&sp->wake);
-	pthread_mutex_unlock(&sp->lock);
 }
 
 void sampler_set_paused(struct sampler *sp, bool paused)
 {
-	pthread_mutex_lock(&sp->lock);
 	sp->paused = paused;
 	pthread_cond_signal(&sp->wake);
-	pthread_mutex_unlock(&sp->lock);
 }
 
 bool sampler_drain(struct sampler *sp)

@@ -48,11 +48,12 @@ int sampler_start(struct sampler *sp, struct session *s, double delay);
 /* Stop the thread (waits for a collection under way to end) and free. */
 void sampler_stop(struct sampler *sp);
 
-void sampler_set_delay(struct sampler *sp, double delay);
-void sampler_set_paused(struct sampler *sp, bool paused);
 /* Read and discard wake-up bytes; true when there were any. */
 bool sampler_drain(struct sampler *sp);
-/* Ask for a capture of target i's stacks (call with the lock held). */
+
+/* These three are called with sp->lock held, as the UI handles keys. */
+void sampler_set_delay(struct sampler *sp, double delay);
+void sampler_set_paused(struct sampler *sp, bool paused);
 void sampler_request_stacks(struct sampler *sp, size_t i);
 
 #endif

@@ -285,3 +285,40 @@ def ui_config_file(ctx):
     check(res.rc == 64, "a bad config exited %s, not 64" % res.rc)
     check(len(res.err_lines) == 2 and "line 2" in res.err_lines[0]
           and "frobnicate" in res.err_lines[0], "unclear config error: %s" % res)
+
+
+@test
+def ui_pause_and_delay(ctx):
+    """p pauses and resumes sampling, + and - change the delay, and the
+    UI keeps answering keys meanwhile."""
+    t = start_truth(ctx)
+    tm = start_ui(ctx, 140, 30, "-p", t.pid)
+    tm.keys("p")
+    tm.wait_text("PAUSED")
+    tm.keys("+")
+    tm.wait_text("delay 2s")
+    tm.keys("-", "-")
+    tm.wait_text("delay 0.5s")
+    tm.keys("p")
+    tm.wait_for(lambda s: "PAUSED" not in s, "p to resume")
+    tm.keys("3")
+    tm.wait_for(lambda s: pane_title_line(s, "Memory") is not None, "a key after pausing")
+    tm.keys("q")
+    tm.wait_text("PSCOPE-EXIT 0")
+
+
+@test
+def ui_demo(ctx):
+    """make demo's script opens the UI on leakyd, and stops leakyd after q."""
+    demo = os.path.join(TARGETS, "demo")
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "demo.sh")
+    tm = Tmux(ctx, 120, 40)
+    tm.run("sh %s %s %s; echo DEMO-EXIT $?" % (script, PSCOPE, demo))
+    screen = tm.wait_for(lambda s: re.search(r"^pscope (\d+) leakyd", s, re.M), "leakyd in the header")
+    pid = int(re.search(r"^pscope (\d+) leakyd", screen, re.M).group(1))
+    tm.keys("q")
+    tm.wait_text("DEMO-EXIT 0")
+    deadline = time.monotonic() + 10
+    while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    check(not os.path.exists("/proc/%d" % pid), "leakyd %d still runs after the demo" % pid)
