@@ -322,3 +322,29 @@ def ui_demo(ctx):
     while os.path.exists("/proc/%d" % pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     check(not os.path.exists("/proc/%d" % pid), "leakyd %d still runs after the demo" % pid)
+
+
+@test
+def ui_plugins_pane(ctx):
+    """The Plugins pane has a tab per plugin that applies; on a Go target
+    the go tab shows the goroutine count the target itself reports."""
+    exe = os.path.join(TARGETS, "goleaky")
+    plugins = os.path.join(os.path.dirname(TARGETS), "plugins")
+    if not os.path.exists(exe) or not os.path.exists(os.path.join(plugins, "go.so")):
+        raise Skip("goleaky or the go plugin is not built")
+    t = start_target(ctx, "goleaky", "--chan", 7, "--select", 3, "--sleep", 2, "--bursts", 2)
+    tm = start_ui(ctx, 130, 40, "--plugin-dir", plugins, "-p", t.pid)
+    tm.keys("5")
+    tm.wait_for(lambda s: pane_title_line(s, "Plugins") is not None, "the Plugins pane")
+    want = t.truth["goroutines"]
+    for _ in range(4):   # t goes round the tabs until the go one is shown
+        screen = tm.screen()
+        if re.search(r"^goroutines\s", screen, re.M):
+            break
+        tm.keys("t")
+        time.sleep(0.3)
+    screen = tm.wait_for(lambda s: re.search(r"^goroutines\s+%d\s" % want, s, re.M),
+                         "goroutines %d in the go tab" % want)
+    tm.keys("T")
+    tm.wait_for(lambda s: "by_wait_reason" in s or "groups" in s or "build" in s,
+                "T to show another of the plugin's tables")
