@@ -348,3 +348,41 @@ def ui_plugins_pane(ctx):
     tm.keys("T")
     tm.wait_for(lambda s: "by_wait_reason" in s or "groups" in s or "build" in s,
                 "T to show another of the plugin's tables")
+
+
+@test
+def ui_several_targets(ctx):
+    """[ and ] switch between targets; o lists them side by side."""
+    a = start_truth(ctx, "--threads", 2)
+    b = start_truth(ctx, "--threads", 4)
+    tm = start_ui(ctx, 120, 40, "-p", "%d,%d" % (a.pid, b.pid))
+    tm.wait_for(lambda s: re.search(r"^pscope %d truth" % a.pid, s, re.M), "the first target")
+    tm.wait_text("3 threads")
+    tm.keys("]")
+    tm.wait_for(lambda s: re.search(r"^pscope %d truth" % b.pid, s, re.M), "] to the second")
+    tm.wait_text("5 threads")
+    tm.keys("[")
+    tm.wait_for(lambda s: re.search(r"^pscope %d truth" % a.pid, s, re.M), "[ back to the first")
+    tm.keys("o")
+    screen = tm.wait_text("Overview")
+    for t in (a, b):
+        check(re.search(r"^\s*%d\s+truth" % t.pid, screen, re.M),
+              "target %d missing from the overview:\n%s" % (t.pid, screen))
+
+
+@test
+def ui_monochrome_terminal(ctx):
+    """On a terminal without colours (TERM=vt100) the UI still draws every
+    role, with attributes only."""
+    t = start_truth(ctx)
+    tm = Tmux(ctx, 100, 30)
+    tm.run("TERM=vt100 " + pscope_line("-p", t.pid))
+    tm.wait_text("1 Threads")
+    time.sleep(1)
+    raw = tm.screen(escapes=True)
+    check(not re.search(r"\x1b\[[0-9;]*(3[0-7]|4[0-7]|38;|48;)[0-9;]*m", raw),
+          "colour sequences on a vt100")
+    check("\x1b[7m" in raw or re.search(r"\x1b\[[0-9;]*7[;m]", raw),
+          "no reverse video for the selection and tabs on a vt100")
+    tm.keys("q")
+    tm.wait_text("PSCOPE-EXIT 0")
