@@ -136,7 +136,7 @@ static void rebuild(struct table *t)
 	for (size_t i = 0; i < t->nrows; i++)
 		if (!t->filter[0] || row_matches(t, i, t->filter))
 			t->view[t->nview++] = i;
-	if (t->sort_col >= 0)
+	if (t->sort_col >= 0 && t->nview > 1)
 		qsort_r(t->view, t->nview, sizeof(*t->view), compare_rows, t);
 	if (t->have_sel_key) {
 		for (size_t i = 0; i < t->nview; i++) {

@@ -197,12 +197,13 @@ def ui_quit_restores_terminal(ctx):
                                       stdout=subprocess.PIPE, text=True).stdout.split()
             check(children, "pscope's process not found")
             os.kill(int(children[0]), how)
-        screen = tm.wait_text("PSCOPE-EXIT")
+        screen = tm.wait_for(lambda s: re.search(r"^PSCOPE-EXIT \d+", s, re.M),
+                             "pscope to exit after %s" % how)
         check(tm.display("#{alternate_on}") == "0", "still on the alternate screen after %s" % how)
         check(tm.display("#{cursor_flag}") == "1", "cursor still hidden after %s" % how)
         tm.wait_for(lambda s: s.rstrip().endswith("READY$"), "the prompt after %s" % how)
         if how == "q":
-            check("PSCOPE-EXIT 0" in screen, "q did not exit with status 0")
+            check("PSCOPE-EXIT 0" in screen, "q did not exit with status 0:\n%s" % screen)
         tm.stop()
 
 
