@@ -1,0 +1,3 @@
+module pscope.test/leaky
+
+go 1.19
