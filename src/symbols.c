@@ -1,0 +1,628 @@
+/* symbols.c — see symbols.h.
+ *
+ * libdwfl finds the modules, their symbol tables and debug info; this file
+ * adds what a live view needs on top:
+ *  - a pc -> symbol_info hash, because a capture repeats the same few
+ *    hundred PCs thousands of times;
+ *  - per module, its symbols sorted by address, because
+ *    dwfl_module_addrinfo scans the whole table on every call (30-150 µs
+ *    for libc) where a binary search takes well under a microsecond.  The
+ *    choice among aliases, sizes and labels follows libdwfl's, so names are
+ *    eu-stack's;
+ *  - an arena of interned strings, so what lookups hand out stays valid
+ *    across refreshes until symbols_close(). */
+#include "symbols.h"
+
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* The Itanium C++ ABI demangler, from libstdc++ (-lstdc++ in the Makefile).
+ * It is what g++ itself and eu-stack use, so names read exactly as in gdb
+ * and eu-stack; libstdc++ comes with gcc on every Debian box, whereas
+ * libiberty's cplus_demangle would need libiberty-dev (a static archive). */
+char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+
+#define ARENA_BLOCK 65536
+
+struct arena_block {
+	struct arena_block *next;
+	size_t used, cap;
+	char data[];
+};
+
+/* One cached answer.  info.module (interned) and mod_start remember which
+ * mapping produced it, so a refresh can keep the entries whose module did
+ * not move. */
+struct sym_entry {
+	uint64_t pc;
+	uint64_t mod_start;
+	struct symbol_info info;
+	bool used;
+	bool return_address;
+	bool known;
+};
+
+/* A symbol of a module that dwfl_module_addrinfo may return. */
+struct sym_func {
+	uint64_t start, end;   /* end == start: a sizeless label */
+	const char *name;      /* libdwfl's string: lives as long as the module */
+	int binding;           /* global 3 > weak 2 > local 1, as libdwfl ranks */
+	int index;             /* libdwfl's symbol index: its search order */
+	int section;           /* labels: see symbols_section_of(); SYM_ABS */
+};
+
+#define SYM_ABS (-2)       /* an absolute label: names its own address only */
+#define SYM_MAX_NEST 64    /* sized symbols containing one address */
+
+/* The symbols libdwfl searches in one pass: the globals first, then, when
+ * they name nothing, the locals. */
+struct sym_pass {
+	struct sym_func *sized;  /* by start, then index */
+	uint64_t *max_end;       /* max_end[i]: highest end among sized[0..i] */
+	size_t nsized;
+	struct sym_func *labels; /* sizeless symbols, same order */
+	size_t nlabels;
+};
+
+struct sym_section {
+	uint64_t start, end;
+};
+
+/* Hung on the module's libdwfl userdata slot, so it is dropped exactly when
+ * libdwfl drops the module. */
+struct sym_table {
+	struct sym_pass globals, locals;
+	struct sym_section *sections; /* the main file's SHF_ALLOC ones, by start */
+	size_t nsections;
+};
+
+struct symbols {
+	pid_t pid;
+	Dwfl *dwfl;
+	/* dwfl keeps a pointer to its callbacks, so they live as long as it. */
+	Dwfl_Callbacks callbacks;
+	char *debuginfo_path;   /* NULL: libdwfl's default search path */
+
+	struct sym_entry *cache; /* open addressing, linear probing */
+	size_t cache_cap;        /* power of two */
+	size_t cache_n;
+
+	const char **strs;       /* interned strings, open addressing */
+	size_t strs_cap;         /* power of two */
+	size_t strs_n;
+	struct arena_block *arena;
+};
+
+static uint64_t symbols_hash_pc(uint64_t pc, bool return_address)
+{
+	uint64_t h = (pc ^ (uint64_t)return_address) * 0x9E3779B97F4A7C15ULL;
+	return h ^ (h >> 29);
+}
+
+static uint64_t symbols_hash_str(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+static char *symbols_arena_alloc(struct symbols *s, size_t n)
+{
+	struct arena_block *b = s->arena;
+	if (!b || b->cap - b->used < n) {
+		size_t cap = n > ARENA_BLOCK ? n : ARENA_BLOCK;
+		b = xmalloc(sizeof(*b) + cap);
+		b->used = 0;
+		b->cap = cap;
+		/* An oversized string gets a block of its own behind the current
+		 * one, so the current block's free space is not wasted. */
+		if (n > ARENA_BLOCK && s->arena) {
+			b->next = s->arena->next;
+			s->arena->next = b;
+		} else {
+			b->next = s->arena;
+			s->arena = b;
+		}
+	}
+	char *p = b->data + b->used;
+	b->used += n;
+	return p;
+}
+
+static void symbols_strs_grow(struct symbols *s)
+{
+	size_t cap = s->strs_cap ? s->strs_cap * 2 : 256;
+	const char **strs = xcalloc(cap, sizeof(*strs));
+	for (size_t i = 0; i < s->strs_cap; i++) {
+		const char *str = s->strs[i];
+		if (!str)
+			continue;
+		size_t j = symbols_hash_str(str, strlen(str)) & (cap - 1);
+		while (strs[j])
+			j = (j + 1) & (cap - 1);
+		strs[j] = str;
+	}
+	free(s->strs);
+	s->strs = strs;
+	s->strs_cap = cap;
+}
+
+/* Module and file names repeat for every frame, so each distinct string is
+ * stored once and pointer equality means string equality. */
+static const char *symbols_intern(struct symbols *s, const char *str)
+{
+	if (!str)
+		return NULL;
+	if ((s->strs_n + 1) * 2 > s->strs_cap)
+		symbols_strs_grow(s);
+	size_t n = strlen(str);
+	size_t i = symbols_hash_str(str, n) & (s->strs_cap - 1);
+	for (; s->strs[i]; i = (i + 1) & (s->strs_cap - 1))
+		if (strcmp(s->strs[i], str) == 0)
+			return s->strs[i];
+	char *copy = symbols_arena_alloc(s, n + 1);
+	memcpy(copy, str, n + 1);
+	s->strs[i] = copy;
+	s->strs_n++;
+	return copy;
+}
+
+/* Symbol tables of separate debug files name versioned symbols
+ * "pthread_cond_wait@@GLIBC_2.3.2"; the version is not part of the function's
+ * name, and the demangler rejects a mangled name that still carries it. */
+static const char *symbols_intern_func(struct symbols *s, const char *name)
+{
+	const char *at = strchr(name, '@');
+	char *bare = at && at != name ? xstrndup(name, (size_t)(at - name)) : NULL;
+	if (bare)
+		name = bare;
+	char *plain = NULL;
+	if (name[0] == '_' && name[1] == 'Z') {
+		int status;
+		plain = __cxa_demangle(name, NULL, NULL, &status);
+	}
+	const char *r = symbols_intern(s, plain ? plain : name);
+	free(plain);
+	free(bare);
+	return r;
+}
+
+static int symbols_binding_rank(const GElf_Sym *sym)
+{
+	switch (GELF_ST_BIND(sym->st_info)) {
+	case STB_GLOBAL:
+		return 3;
+	case STB_WEAK:
+		return 2;
+	case STB_LOCAL:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int symbols_func_cmp(const void *pa, const void *pb)
+{
+	const struct sym_func *a = pa, *b = pb;
+	if (a->start != b->start)
+		return a->start < b->start ? -1 : 1;
+	return a->index - b->index;
+}
+
+static int symbols_section_cmp(const void *pa, const void *pb)
+{
+	const struct sym_section *a = pa, *b = pb;
+	return a->start < b->start ? -1 : a->start > b->start;
+}
+
+/* The section libdwfl's same-section test puts addr in (an index into
+ * t->sections, -1 for none), with its quirk: a section's end address counts
+ * as inside it unless the next section starts there. */
+static int symbols_section_of(const struct sym_table *t, uint64_t addr)
+{
+	size_t lo = 0, hi = t->nsections;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addr < t->sections[mid].start)
+			hi = mid;
+		else if (addr > t->sections[mid].end)
+			lo = mid + 1;
+		else if (addr == t->sections[mid].end && mid + 1 < t->nsections &&
+			 addr == t->sections[mid + 1].start)
+			return (int)mid + 1;
+		else
+			return (int)mid;
+	}
+	return -1;
+}
+
+static void symbols_sections_build(struct sym_table *t, Dwfl_Module *mod)
+{
+	Dwarf_Addr bias;
+	Elf *elf = dwfl_module_getelf(mod, &bias);
+	size_t n;
+	if (!elf || elf_getshdrnum(elf, &n) != 0)
+		return;
+	t->sections = xmalloc((n ? n : 1) * sizeof(*t->sections));
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr shdr;
+		if (gelf_getshdr(scn, &shdr) && (shdr.sh_flags & SHF_ALLOC) && shdr.sh_addr) {
+			struct sym_section sec = { shdr.sh_addr + bias, shdr.sh_addr + bias + shdr.sh_size };
+			t->sections[t->nsections++] = sec;
+		}
+	}
+	qsort(t->sections, t->nsections, sizeof(*t->sections), symbols_section_cmp);
+}
+
+static void symbols_pass_sort(struct sym_pass *p)
+{
+	qsort(p->sized, p->nsized, sizeof(*p->sized), symbols_func_cmp);
+	qsort(p->labels, p->nlabels, sizeof(*p->labels), symbols_func_cmp);
+	p->max_end = xmalloc((p->nsized ? p->nsized : 1) * sizeof(*p->max_end));
+	for (size_t i = 0; i < p->nsized; i++) {
+		uint64_t prev = i ? p->max_end[i - 1] : 0;
+		p->max_end[i] = p->sized[i].end > prev ? p->sized[i].end : prev;
+	}
+}
+
+/* The candidates __libdwfl_addrsym considers, split into its two passes:
+ * symbols from the module's first global on, then the locals before it. */
+static struct sym_table *symbols_table_build(Dwfl_Module *mod)
+{
+	struct sym_table *t = xcalloc(1, sizeof(*t));
+	int n = dwfl_module_getsymtab(mod);
+	int first_global = dwfl_module_getsymtab_first_global(mod);
+	if (n <= 0 || first_global < 0)
+		return t;
+	symbols_sections_build(t, mod);
+	struct sym_pass *passes[] = { &t->globals, &t->locals };
+	for (int i = 0; i < 2; i++) {
+		passes[i]->sized = xmalloc((size_t)n * sizeof(struct sym_func));
+		passes[i]->labels = xmalloc((size_t)n * sizeof(struct sym_func));
+	}
+	for (int i = 1; i < n; i++) {
+		GElf_Sym sym;
+		GElf_Addr addr;
+		GElf_Word shndx;
+		Elf *elf;
+		Dwarf_Addr bias;
+		const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, &elf, &bias);
+		int type = GELF_ST_TYPE(sym.st_info);
+		if (!name || !name[0] || sym.st_shndx == SHN_UNDEF || type == STT_SECTION ||
+		    type == STT_FILE || type == STT_TLS)
+			continue;
+		struct sym_pass *p = first_global == 0 || i >= first_global ? &t->globals : &t->locals;
+		struct sym_func f = { addr, addr + sym.st_size, name, symbols_binding_rank(&sym), i, 0 };
+		if (sym.st_size) {
+			p->sized[p->nsized++] = f;
+		} else {
+			f.section = shndx >= SHN_LORESERVE ? SYM_ABS : symbols_section_of(t, addr);
+			p->labels[p->nlabels++] = f;
+		}
+	}
+	symbols_pass_sort(&t->globals);
+	symbols_pass_sort(&t->locals);
+	return t;
+}
+
+static void symbols_table_free(struct sym_table *t)
+{
+	if (!t)
+		return;
+	struct sym_pass *passes[] = { &t->globals, &t->locals };
+	for (int i = 0; i < 2; i++) {
+		free(passes[i]->sized);
+		free(passes[i]->max_end);
+		free(passes[i]->labels);
+	}
+	free(t->sections);
+	free(t);
+}
+
+/* Number of entries of v[0..n) (sorted by start) that start at or below addr. */
+static size_t symbols_funcs_upto(const struct sym_func *v, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].start <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* What one pass of __libdwfl_addrsym leaves behind. */
+struct sym_search {
+	uint64_t addr;
+	int addr_section;
+	const struct sym_func *closest;  /* a sized symbol containing addr */
+	const struct sym_func *label;    /* the pass's best label */
+	uint64_t min_label;              /* no label below this can be the name */
+};
+
+/* libdwfl visits symbols in index order and lets a later one replace the
+ * current pick when it starts closer, has a stronger binding (even if it
+ * starts farther away), or starts at the same place and is smaller. */
+static bool symbols_sized_better(const struct sym_func *cur, const struct sym_func *f)
+{
+	if (!cur || cur->start < f->start || cur->binding < f->binding)
+		return true;
+	uint64_t cur_size = cur->end - cur->start, size = f->end - f->start;
+	return cur->start == f->start && ((cur_size > size && cur->binding <= f->binding) ||
+					  (cur_size >= size && cur->binding < f->binding));
+}
+
+static void symbols_pass_search(const struct sym_pass *p, struct sym_search *st)
+{
+	size_t n = symbols_funcs_upto(p->sized, p->nsized, st->addr);
+	if (n && p->max_end[n - 1] > st->min_label)
+		st->min_label = p->max_end[n - 1];
+	/* The sized symbols containing addr, walked back only as far as
+	 * max_end says one may still reach addr, then replayed in index order. */
+	const struct sym_func *nest[SYM_MAX_NEST];
+	size_t nnest = 0;
+	for (size_t j = n; j-- > 0 && p->max_end[j] > st->addr && nnest < SYM_MAX_NEST;)
+		if (p->sized[j].end > st->addr)
+			nest[nnest++] = &p->sized[j];
+	for (size_t i = 1; i < nnest; i++)
+		for (size_t j = i; j > 0 && nest[j - 1]->index > nest[j]->index; j--) {
+			const struct sym_func *tmp = nest[j];
+			nest[j] = nest[j - 1];
+			nest[j - 1] = tmp;
+		}
+	for (size_t i = 0; i < nnest; i++)
+		if (symbols_sized_better(st->closest, nest[i]))
+			st->closest = nest[i];
+
+	/* Every symbol at or below addr raises min_label to its end, labels
+	 * included, so only labels at the highest such address can survive;
+	 * of those, the last one visited in addr's section. */
+	size_t m = symbols_funcs_upto(p->labels, p->nlabels, st->addr);
+	if (m == 0)
+		return;
+	uint64_t top = p->labels[m - 1].start;
+	if (top < st->min_label)
+		return;
+	st->min_label = top;
+	for (size_t k = m; k-- > 0 && p->labels[k].start == top;) {
+		const struct sym_func *l = &p->labels[k];
+		if (l->section == SYM_ABS ? l->start == st->addr : l->section == st->addr_section) {
+			st->label = l;
+			break;
+		}
+	}
+}
+
+/* dwfl_module_addrinfo's answer for addr (libdwfl's __libdwfl_addrsym),
+ * from the sorted tables instead of a scan of the whole symbol table. */
+static const struct sym_func *symbols_table_find(const struct sym_table *t, uint64_t addr)
+{
+	struct sym_search st = { addr, symbols_section_of(t, addr), NULL, NULL, 0 };
+	symbols_pass_search(&t->globals, &st);
+	/* Locals are searched unless a global names addr, sized or as a label
+	 * exactly at addr. */
+	if (!st.closest && !(st.label && st.label->start == addr))
+		symbols_pass_search(&t->locals, &st);
+	if (st.closest)
+		return st.closest;
+	return st.label && st.label->start >= st.min_label ? st.label : NULL;
+}
+
+static const struct sym_table *symbols_module_table(Dwfl_Module *mod)
+{
+	void **userdata;
+	dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
+	if (!*userdata)
+		*userdata = symbols_table_build(mod);
+	return *userdata;
+}
+
+/* dwfl_report_end's callback.  Its prototype says void *, but libdwfl
+ * passes the address of the userdata slot, as dwfl_getmodules does. */
+static int symbols_module_removed(Dwfl_Module *mod, void *userdata, const char *name,
+				  Dwarf_Addr start, void *arg)
+{
+	(void)mod, (void)name, (void)start, (void)arg;
+	void **slot = userdata;
+	symbols_table_free(*slot);
+	*slot = NULL;
+	return DWARF_CB_OK;
+}
+
+static int symbols_module_free(Dwfl_Module *mod, void **userdata, const char *name,
+			       Dwarf_Addr start, void *arg)
+{
+	(void)mod, (void)name, (void)start, (void)arg;
+	symbols_table_free(*userdata);
+	*userdata = NULL;
+	return DWARF_CB_OK;
+}
+
+static struct sym_entry *symbols_cache_slot(struct sym_entry *cache, size_t cap,
+					    uint64_t pc, bool return_address)
+{
+	size_t i = symbols_hash_pc(pc, return_address) & (cap - 1);
+	while (cache[i].used && (cache[i].pc != pc || cache[i].return_address != return_address))
+		i = (i + 1) & (cap - 1);
+	return &cache[i];
+}
+
+/* Rebuild the table with room for `cap` slots, keeping the entries `keep`
+ * accepts (all of them when NULL).  Deleting from a linear-probing table in
+ * place would break probe chains; rebuilding is simpler and rare. */
+static void symbols_cache_rebuild(struct symbols *s, size_t cap,
+				  bool (*keep)(struct symbols *, const struct sym_entry *))
+{
+	struct sym_entry *cache = xcalloc(cap, sizeof(*cache));
+	size_t n = 0;
+	for (size_t i = 0; i < s->cache_cap; i++) {
+		const struct sym_entry *e = &s->cache[i];
+		if (!e->used || (keep && !keep(s, e)))
+			continue;
+		*symbols_cache_slot(cache, cap, e->pc, e->return_address) = *e;
+		n++;
+	}
+	free(s->cache);
+	s->cache = cache;
+	s->cache_cap = cap;
+	s->cache_n = n;
+}
+
+/* The name shown for a module: the vDSO has no file; every other module is
+ * reported under the path /proc/PID/maps gives for it, which is also its
+ * main file's path (dwfl_module_info's mainfile is that same string, but
+ * only once the ELF has been opened). */
+static const char *symbols_module_name(struct symbols *s, Dwfl_Module *mod, Dwarf_Addr *start)
+{
+	const char *name = dwfl_module_info(mod, NULL, start, NULL, NULL, NULL, NULL, NULL);
+	if (!name)
+		return NULL;
+	if (strncmp(name, "[vdso", 5) == 0)
+		return symbols_intern(s, "[vdso]");
+	return symbols_intern(s, name);
+}
+
+static void symbols_resolve(struct symbols *s, struct sym_entry *e)
+{
+	/* The call instruction of a return address ends at pc, so pc - 1 lies
+	 * inside it even when the call is the last instruction of a
+	 * noreturn caller and pc already belongs to the next function. */
+	Dwarf_Addr addr = e->return_address && e->pc > 0 ? e->pc - 1 : e->pc;
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	if (!mod)
+		return;
+	e->known = true;
+
+	const struct sym_func *fn = symbols_table_find(symbols_module_table(mod), addr);
+	if (fn) {
+		e->info.func = symbols_intern_func(s, fn->name);
+		e->info.offset = e->pc - fn->start;
+	}
+
+	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+	int lineno = 0;
+	const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	if (file) {
+		e->info.file = symbols_intern(s, file);
+		e->info.line = lineno;
+	}
+
+	Dwarf_Addr start = 0;
+	e->info.module = symbols_module_name(s, mod, &start);
+	e->mod_start = start;
+}
+
+bool symbols_lookup(struct symbols *s, uint64_t pc, bool return_address,
+		    struct symbol_info *out)
+{
+	if ((s->cache_n + 1) * 2 > s->cache_cap)
+		symbols_cache_rebuild(s, s->cache_cap ? s->cache_cap * 2 : 1024, NULL);
+	struct sym_entry *e = symbols_cache_slot(s->cache, s->cache_cap, pc, return_address);
+	if (!e->used) {
+		e->used = true;
+		e->pc = pc;
+		e->return_address = return_address;
+		symbols_resolve(s, e);
+		s->cache_n++;
+	}
+	*out = e->info;
+	return e->known;
+}
+
+/* Turn dwfl_linux_proc_report's result (an errno, or -1 for a libdwfl
+ * error) into a negative errno; a vanished /proc/PID means the process is
+ * gone. */
+static int symbols_report_error(int r)
+{
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return -EIO;
+	return r == ENOENT ? -ESRCH : -r;
+}
+
+static bool symbols_entry_still_mapped(struct symbols *s, const struct sym_entry *e)
+{
+	if (!e->known)
+		return false; /* a module may be mapped there now */
+	Dwarf_Addr addr = e->return_address && e->pc > 0 ? e->pc - 1 : e->pc;
+	Dwfl_Module *mod = dwfl_addrmodule(s->dwfl, addr);
+	if (!mod)
+		return false;
+	Dwarf_Addr start = 0;
+	const char *name = symbols_module_name(s, mod, &start);
+	return name == e->info.module && start == e->mod_start;
+}
+
+int symbols_refresh(struct symbols *s)
+{
+	/* dwfl_report_begin (not _begin_add) so that unmapped modules go away;
+	 * a module reported again with the same name and bounds is kept by
+	 * libdwfl together with its loaded ELF and debug info. */
+	dwfl_report_begin(s->dwfl);
+	int r = dwfl_linux_proc_report(s->dwfl, s->pid);
+	if (dwfl_report_end(s->dwfl, symbols_module_removed, NULL) != 0 && r == 0)
+		r = -1;
+	if (s->cache_cap)
+		symbols_cache_rebuild(s, s->cache_cap, symbols_entry_still_mapped);
+	return symbols_report_error(r);
+}
+
+int symbols_open(pid_t pid, struct symbols **out, char *err, size_t errlen)
+{
+	*out = NULL;
+	struct symbols *s = xcalloc(1, sizeof(*s));
+	s->pid = pid;
+	s->callbacks.find_elf = dwfl_linux_proc_find_elf;
+	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.debuginfo_path = &s->debuginfo_path;
+	s->dwfl = dwfl_begin(&s->callbacks);
+	if (!s->dwfl) {
+		snprintf(err, errlen, "cannot start libdwfl: %s", dwfl_errmsg(-1));
+		free(s);
+		return -ENOMEM;
+	}
+
+	dwfl_report_begin(s->dwfl);
+	int r = dwfl_linux_proc_report(s->dwfl, pid);
+	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 && r == 0)
+		r = -1;
+	int e = symbols_report_error(r);
+	if (e < 0) {
+		if (e == -ESRCH)
+			snprintf(err, errlen, "no such process: %d", (int)pid);
+		else
+			snprintf(err, errlen, "cannot read /proc/%d/maps: %s", (int)pid,
+				 r < 0 ? dwfl_errmsg(-1) : strerror(-e));
+		symbols_close(s);
+		return e;
+	}
+	*out = s;
+	return 0;
+}
+
+void symbols_close(struct symbols *s)
+{
+	if (!s)
+		return;
+	if (s->dwfl) {
+		dwfl_getmodules(s->dwfl, symbols_module_free, NULL, 0);
+		dwfl_end(s->dwfl);
+	}
+	while (s->arena) {
+		struct arena_block *next = s->arena->next;
+		free(s->arena);
+		s->arena = next;
+	}
+	free(s->strs);
+	free(s->cache);
+	free(s);
+}
