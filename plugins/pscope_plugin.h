@@ -166,6 +166,10 @@ struct pscope_table_desc {
 	const char *description;
 	const struct pscope_column_desc *columns;
 	size_t ncolumns;
+	/* A table of exactly two columns, a string then a number, may be a
+	 * map: batch JSON then writes it as one object {"<key>": number, ...}
+	 * (rows with an unknown key are left out) instead of an array. */
+	bool keyed;
 };
 
 /* What sample() fills.  The host presets values to NAN and why to "". */

@@ -214,6 +214,12 @@ static bool check_descriptor(const struct pscope_plugin *d, char *why, size_t le
 				return false;
 			}
 		}
+		if (t->keyed && (t->ncolumns != 2 || t->columns[0].type != PSCOPE_COL_STRING ||
+				 t->columns[1].type != PSCOPE_COL_NUMBER)) {
+			snprintf(why, len, "keyed table '%s' must have a string and a number column",
+				 t->name);
+			return false;
+		}
 	}
 	return true;
 }

@@ -64,7 +64,8 @@ def go_check_snapshot(go, truth, stripped):
           and build[0]["stripped"] == ("yes" if stripped else "no"),
           "build table %s, expected %s, module pscope.test/leaky" % (build, truth["go_version"]))
 
-    by_reason = {r["reason"]: r["count"] for r in dig(go, "by_wait_reason")}
+    by_reason = dig(go, "by_wait_reason")
+    check(isinstance(by_reason, dict), "by_wait_reason is not an object: %r" % (by_reason,))
     check(sum(by_reason.values()) == truth["goroutines"],
           "by_wait_reason %s does not add up to %s" % (by_reason, truth["goroutines"]))
     groups = {(g["state"], g["function"], g["creator"]): g["count"] for g in dig(go, "groups")}
