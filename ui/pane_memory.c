@@ -138,7 +138,7 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 	char note[128] = "";
 	if (wt->samples && !sample_readable(s, PART_MEMORY))
 		snprintf(note, sizeof(note), "memory unreadable: %.100s", s->why[PART_MEMORY]);
-	ui_draw_title(ui, y, x, w, "Memory", note);
+	ui_draw_title(y, x, w, "Memory", note);
 	int top_h = NROWS + 1;
 	if (top_h > (h - 1) / 2)
 		top_h = (h - 1) / 2;
@@ -156,7 +156,7 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 	} else {
 		snprintf(note, sizeof(note), "first read of smaps pending");
 	}
-	ui_draw_title(ui, my, x, w, "Mappings", note);
+	ui_draw_title(my, x, w, "Mappings", note);
 	table_draw(&p->tables[1], my + 1, x, mh - 1, w, p->focus == 1);
 }
 

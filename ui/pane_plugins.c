@@ -226,7 +226,7 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 	if (r)
 		snprintf(note, sizeof(note), "%s %s: %s", r->desc->name, r->desc->version ? r->desc->version : "",
 			 r->desc->description ? r->desc->description : "");
-	ui_draw_title(ui, y, x, w, "Plugins", note);
+	ui_draw_title(y, x, w, "Plugins", note);
 	if (!r) {
 		term_blank(y + 1, x, w, ROLE_NORMAL);
 		term_put(y + 1, x + 1, w - 1, results(ui) ? "No plugin applies to this process:"
@@ -254,7 +254,7 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 	const struct pscope_table_desc *td = &r->desc->tables[pp->table % r->desc->ntables];
 	char title[200];
 	snprintf(title, sizeof(title), "%s: %s", td->name, td->description ? td->description : "");
-	ui_draw_title(ui, y + top, x, w, title, r->desc->ntables > 1 ? "T: next table" : "");
+	ui_draw_title(y + top, x, w, title, r->desc->ntables > 1 ? "T: next table" : "");
 	table_draw(&p->tables[1], y + top + 1, x, h - top - 1, w, p->focus == 1);
 }
 

@@ -170,7 +170,7 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 		snprintf(note, sizeof(note), "fds unreadable: %.150s", s->why[PART_FDS]);
 	else if (wt->samples && s->fds && s->fds->sock_note[0])
 		snprintf(note, sizeof(note), "%.150s", s->fds->sock_note);
-	ui_draw_title(ui, y, x, w, "Resources", note);
+	ui_draw_title(y, x, w, "Resources", note);
 	int top_h = (int)p->tables[0].nrows + 1;
 	if (top_h > (h - 1) / 2)
 		top_h = (h - 1) / 2;
@@ -185,7 +185,7 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 		snprintf(note, sizeof(note), "%zu open, %zu new since %s", ft->count, fresh,
 			 history_has_mark(&wt->hist) ? "the mark" : "attach");
 	}
-	ui_draw_title(ui, fy, x, w, "Open files", note);
+	ui_draw_title(fy, x, w, "Open files", note);
 	table_draw(&p->tables[1], fy + 1, x, fh - 1, w, p->focus == 1);
 }
 

@@ -136,7 +136,7 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 			 s->nthreads, s->ngroups, ago, s->stop_us_median, s->stop_us_max,
 			 s->consistent ? " (all at once)" : "", ui->sp.stack_interval > 0 ? ", periodic" : "");
 	}
-	ui_draw_title(ui, y, x, w, "Stacks", note);
+	ui_draw_title(y, x, w, "Stacks", note);
 	if (!s) {
 		draw_intro(ui, y + 1, x, h - 1, w);
 		return;

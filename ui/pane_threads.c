@@ -63,7 +63,7 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 		running += s->threads.list[i].state == 'R';
 	if (ui_watch(ui)->samples)
 		snprintf(note, sizeof(note), "%zu threads, %zu running", s->threads.count, running);
-	ui_draw_title(ui, y, x, w, "Threads", note);
+	ui_draw_title(y, x, w, "Threads", note);
 	if (ui_watch(ui)->samples && !sample_readable(s, PART_THREADS)) {
 		term_blank(y + 1, x, w, ROLE_NORMAL);
 		term_text(y + 1, x, w, s->why[PART_THREADS], ROLE_DIM);

@@ -52,7 +52,7 @@ void stack_view_draw_frames(const struct stack_thread *th, const char *title, in
 			    int h, int w)
 {
 	char line[1024];
-	ui_draw_title(NULL, y, x, w, title, NULL);
+	ui_draw_title(y, x, w, title, NULL);
 	for (int i = 0; i < h - 1; i++) {
 		term_blank(y + 1 + i, x, w, ROLE_NORMAL);
 		if (th->err && i == 0) {
@@ -79,7 +79,7 @@ void stack_view_draw_thread(struct ui *ui, pid_t tid, int y, int x, int h, int w
 	const struct stack_thread *th = find_thread(s, tid);
 	char title[128];
 	if (!th) {
-		ui_draw_title(ui, y, x, w, s ? "Stack: this thread was not in the last capture"
+		ui_draw_title(y, x, w, s ? "Stack: this thread was not in the last capture"
 					     : "Stack: not captured yet", "r: capture now");
 		for (int i = 1; i < h; i++)
 			term_blank(y + i, x, w, ROLE_NORMAL);

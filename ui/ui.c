@@ -84,9 +84,8 @@ void ui_series_text(struct ui *ui, long series, char *val, char *delta, char *ra
 	}
 }
 
-void ui_draw_title(struct ui *ui, int y, int x, int w, const char *name, const char *note)
+void ui_draw_title(int y, int x, int w, const char *name, const char *note)
 {
-	(void)ui;
 	term_blank(y, x, w, ROLE_TITLE);
 	int used = term_put(y, x, w, name, ROLE_TITLE);
 	if (note && *note) {
@@ -278,7 +277,7 @@ static void draw_graph(struct ui *ui, int y, int h, int w)
 	ui_series_text(ui, series, val, delta, rate, sizeof(val));
 	snprintf(title, sizeof(title), "Graph: %s  now %s  change %s  rate %s",
 		 hist->names[series], val, delta, rate);
-	ui_draw_title(ui, y, 0, w, title, "g/Esc: close");
+	ui_draw_title(y, 0, w, title, "g/Esc: close");
 	int gh = h - 2, gw = w - 10;
 	if (gh < 2 || gw < 4)
 		return;
@@ -353,7 +352,10 @@ static void refresh_overview(struct ui *ui)
 		table_cell(t, format_count(so, b, sizeof(b)), so);
 		double cpu = h->len ? history_last(h, M_CPU_PCT) : NAN;
 		table_cell(t, format_pct(cpu, b, sizeof(b)), cpu);
-		snprintf(b, sizeof(b), "%s", w->done ? "exited" : w->samples ? (char[2]){ w->last.id.state, 0 } : "?");
+		if (w->done)
+			snprintf(b, sizeof(b), "exited");
+		else
+			snprintf(b, sizeof(b), "%c", w->samples && w->last.id.state ? w->last.id.state : '?');
 		table_cell(t, b, NAN);
 	}
 	ui->cur = keep;
@@ -394,7 +396,7 @@ static void draw_all(struct ui *ui)
 	} else if (ui->overview) {
 		char note[32];
 		snprintf(note, sizeof(note), "%zu targets", ui->s->count);
-		ui_draw_title(ui, l.pane_y, 0, w, "Overview", note);
+		ui_draw_title(l.pane_y, 0, w, "Overview", note);
 		table_draw(&ui->overview_table, l.pane_y + 1, 0, l.pane_h - 1, w, true);
 	} else {
 		struct pane *p = &ui->panes[ui->pane];
@@ -566,8 +568,8 @@ static bool handle_key(struct ui *ui, int key)
 	}
 	ui->status[0] = 0;
 	if (ui->mode == MODE_HELP) {
-		ui->mode = MODE_NORMAL;
-		return key != 'q' && key != KEY_F(10) ? true : false;
+		ui->mode = MODE_NORMAL;   /* any key closes the help; q also quits */
+		return key != 'q' && key != KEY_F(10);
 	}
 	if (ui->mode == MODE_GRAPH && (key == 27 || key == 'g' || key == 'v' || key == 'q')) {
 		ui->mode = MODE_NORMAL;
@@ -763,7 +765,8 @@ int ui_run(struct session *s, const struct ui_options *o, char *err, size_t errl
 		   -1, false);
 	ui.sp.no_ptrace = o->no_ptrace;
 	ui.sp.consistent = o->consistent;
-	ui.sp.stack_interval = o->stack_interval;
+	/* Capturing stops threads: on demand only, unless asked for. */
+	ui.sp.stack_interval = !o->periodic_stacks ? 0 : o->stack_interval > 0 ? o->stack_interval : 10;
 	int rc = sampler_start(&ui.sp, s, ui.delay);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot start the sampler: %s", strerror(-rc));

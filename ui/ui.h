@@ -21,7 +21,8 @@ struct ui_options {
 	bool ascii;
 	bool vim_keys;
 	int default_pane;
-	double stack_interval;    /* seconds; 0: capture stacks on demand only */
+	double stack_interval;    /* seconds between captures once S turns them on */
+	bool periodic_stacks;     /* start with periodic capture on (--stacks) */
 	bool no_ptrace;           /* never stop the target: no stacks */
 	bool consistent;          /* stacks: stop all threads together */
 };

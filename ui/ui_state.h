@@ -3,10 +3,10 @@
  * struct ui is the whole front end: the session it draws, the sampler
  * that feeds it, what the user chose (target, pane, zoom, mark), and the
  * panes.  A pane is an instance of a const struct pane_class, the way
- * htop's panels and tmux's window modes are: the loop calls refresh() when
+ * htop's panels and tmux's window modes are: the loop calls update() when
  * the model changed, draw() when the screen must be redrawn and key() for
  * keys the common handler did not take.  Panes read the model only with
- * the sampler's lock held (ui.c takes it around refresh and draw). */
+ * the sampler's lock held (ui.c takes it around update, draw and keys). */
 #ifndef PSCOPE_UI_STATE_H
 #define PSCOPE_UI_STATE_H
 
@@ -84,7 +84,7 @@ struct watch *ui_watch(struct ui *ui);
 struct ui_target *ui_target(struct ui *ui);
 
 /* Pane title line: name, and a note at its right (e.g. "37 threads"). */
-void ui_draw_title(struct ui *ui, int y, int x, int w, const char *name, const char *note);
+void ui_draw_title(int y, int x, int w, const char *name, const char *note);
 /* A series' value, change and rate as text, in its unit. */
 void ui_series_text(struct ui *ui, long series, char *val, char *delta, char *rate, size_t size);
 /* Whether series is a size in kB (else a count or a percentage). */
