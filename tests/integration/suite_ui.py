@@ -387,3 +387,34 @@ def ui_monochrome_terminal(ctx):
           "no reverse video for the selection and tabs on a vt100")
     tm.keys("q")
     tm.wait_text("PSCOPE-EXIT 0")
+
+
+@test
+def ui_stacks(ctx):
+    """r captures stacks: the Stacks pane groups threads parked in the same
+    functions, the Threads pane shows the selected thread's stack, and
+    --no-ptrace refuses to capture."""
+    t = start_target(ctx, "stacky", "--threads", 6)
+    tm = start_ui(ctx, 140, 45, "-p", t.pid)
+    tm.keys("2")
+    tm.wait_text("No stacks captured yet")
+    tm.keys("r")
+    screen = tm.wait_for(lambda s: re.search(r"\d+ threads in \d+ groups", s),
+                         "a capture in the Stacks pane")
+    check("stopped" in screen, "the capture does not say how long threads were stopped")
+    tm.keys("z")   # the frames of the selected group, on the whole screen
+    tm.wait_for(lambda s: "level1" in s or "thread_main" in s or "main" in s,
+                "frames of a group")
+    tm.keys("z", "1", "/")
+    tm.keys("stk-cond-0", literal=True)
+    tm.keys("Enter")
+    tm.wait_for(lambda s: "Stack of thread" in s and "level1" in s and "level3" in s,
+                "the selected thread's stack under the Threads table")
+    tm.keys("q")
+    tm.wait_text("PSCOPE-EXIT 0")
+    tm.stop()
+    tm = start_ui(ctx, 120, 40, "--no-ptrace", "-p", t.pid)
+    tm.keys("2")
+    tm.wait_text("--no-ptrace")
+    tm.keys("r")
+    tm.wait_text("stacks are off")
