@@ -722,6 +722,9 @@ static void ui_loop(struct ui *ui, int sigfd)
 		}
 		if (p[1].revents & POLLIN && sampler_drain(&ui->sp)) {
 			pthread_mutex_lock(&ui->sp.lock);
+			/* A message has been read by now; the bar goes back to keys. */
+			if (ui->status[0] && util_now_mono() - ui->status_at > 3)
+				ui->status[0] = 0;
 			take_baselines(ui);
 			refresh_model(ui);
 			pthread_mutex_unlock(&ui->sp.lock);
@@ -733,7 +736,11 @@ static void ui_loop(struct ui *ui, int sigfd)
 				break;   /* the terminal went away */
 			while (running && (key = getch()) != ERR) {
 				pthread_mutex_lock(&ui->sp.lock);
+				char before[sizeof(ui->status)];
+				memcpy(before, ui->status, sizeof(before));
 				running = handle_key(ui, key);
+				if (strcmp(before, ui->status) != 0)
+					ui->status_at = util_now_mono();
 				pthread_mutex_unlock(&ui->sp.lock);
 			}
 			dirty = true;

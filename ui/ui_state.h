@@ -71,6 +71,7 @@ struct ui {
 	struct pane panes[PANE_COUNT];
 	struct table overview_table;
 	char status[160];            /* one-line message at the bottom */
+	double status_at;            /* when it was set: it fades after a while */
 };
 
 extern const struct pane_class pane_threads, pane_stacks, pane_memory, pane_resources,
