@@ -51,25 +51,12 @@ static void fini(struct pane *p)
 	table_free(&p->tables[1]);
 }
 
-static void refresh_series(struct ui *ui, struct table *t)
+static void update_series(struct ui *ui, struct table *t)
 {
-	struct history *h = &ui_watch(ui)->hist;
-	char name[48], val[32], delta[32], rate[32], spark[256 * 3 + 1];
-	double v[64];
+	char name[48];
 	table_begin(t);
-	for (size_t i = 0; i < NROWS; i++) {
-		double d = history_delta(h, rows[i]);
-		table_add(t, rows[i], isnan(d) || d <= 0 ? ROLE_NORMAL : ROLE_GROW);
-		table_cell(t, metrics_name(rows[i], name, sizeof(name)), NAN);
-		ui_series_text(ui, rows[i], val, delta, rate, sizeof(val));
-		table_cell(t, val, h->len ? history_last(h, rows[i]) : NAN);
-		table_cell(t, delta, d);
-		table_cell(t, rate, history_slope_per_min(h, rows[i], ui->s->window_s));
-		size_t n = h->len < 64 ? h->len : 64;
-		for (size_t k = 0; k < n; k++)
-			v[k] = history_value_at(h, rows[i], h->len - n + k);
-		table_cell(t, format_sparkline(v, n, 64, term_glyphs(), spark, sizeof(spark)), NAN);
-	}
+	for (size_t i = 0; i < NROWS; i++)
+		ui_series_row(ui, t, rows[i], metrics_name(rows[i], name, sizeof(name)));
 	table_end(t);
 }
 
@@ -93,7 +80,7 @@ static const struct map_entry *find_base(const struct map_table *base, const str
 	return NULL;
 }
 
-static void refresh_maps(struct ui *ui, struct pane *p)
+static void update_maps(struct ui *ui, struct pane *p)
 {
 	struct memory_pane *mp = p->priv;
 	struct table *t = &p->tables[1];
@@ -127,8 +114,8 @@ static void refresh_maps(struct ui *ui, struct pane *p)
 
 static void update(struct ui *ui, struct pane *p)
 {
-	refresh_series(ui, &p->tables[0]);
-	refresh_maps(ui, p);
+	update_series(ui, &p->tables[0]);
+	update_maps(ui, p);
 }
 
 static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)

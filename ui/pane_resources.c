@@ -45,24 +45,6 @@ static void fini(struct pane *p)
 	table_free(&p->tables[1]);
 }
 
-static void add_series_row(struct ui *ui, struct table *t, long m, const char *label)
-{
-	struct history *h = &ui_watch(ui)->hist;
-	char val[32], delta[32], rate[32], spark[64 * 3 + 1];
-	double v[64];
-	double d = history_delta(h, (size_t)m);
-	table_add(t, (uint64_t)m, isnan(d) || d <= 0 ? ROLE_NORMAL : ROLE_GROW);
-	table_cell(t, label, NAN);
-	ui_series_text(ui, m, val, delta, rate, sizeof(val));
-	table_cell(t, val, h->len ? history_last(h, (size_t)m) : NAN);
-	table_cell(t, delta, d);
-	table_cell(t, rate, history_slope_per_min(h, (size_t)m, ui->s->window_s));
-	size_t n = h->len < 64 ? h->len : 64;
-	for (size_t k = 0; k < n; k++)
-		v[k] = history_value_at(h, (size_t)m, h->len - n + k);
-	table_cell(t, format_sparkline(v, n, 64, term_glyphs(), spark, sizeof(spark)), NAN);
-}
-
 /* Kinds and states that have ever been non-zero in the history: a row
  * appears when the first one opens and stays, so a count falling to 0
  * stays visible. */
@@ -76,21 +58,21 @@ static bool ever_nonzero(struct history *h, size_t m)
 	return false;
 }
 
-static void refresh_summary(struct ui *ui, struct table *t)
+static void update_summary(struct ui *ui, struct table *t)
 {
 	struct history *h = &ui_watch(ui)->hist;
 	char label[48];
 	table_begin(t);
-	add_series_row(ui, t, M_FDS, "all fds");
+	ui_series_row(ui, t, M_FDS, "all fds");
 	for (int k = 0; k < FD_KIND_COUNT; k++)
 		if (ever_nonzero(h, (size_t)(M_FD_KIND0 + k)))
-			add_series_row(ui, t, M_FD_KIND0 + k, fd_kind_name((enum fd_kind)k));
-	add_series_row(ui, t, M_SOCKETS, "sockets");
+			ui_series_row(ui, t, M_FD_KIND0 + k, fd_kind_name((enum fd_kind)k));
+	ui_series_row(ui, t, M_SOCKETS, "sockets");
 	for (int st = 1; st < TCP_STATE_COUNT; st++) {
 		if (!ever_nonzero(h, (size_t)(M_TCP_STATE0 + st - 1)))
 			continue;
 		snprintf(label, sizeof(label), "tcp %s", tcp_state_name(st));
-		add_series_row(ui, t, M_TCP_STATE0 + st - 1, label);
+		ui_series_row(ui, t, M_TCP_STATE0 + st - 1, label);
 	}
 	table_end(t);
 }
@@ -113,7 +95,7 @@ static bool in_base(const struct fd_table *base, const struct fd_entry *e)
 	return b->kind == e->kind && b->ino == e->ino && b->dev == e->dev;
 }
 
-static void refresh_fds(struct ui *ui, struct pane *p)
+static void update_fds(struct ui *ui, struct pane *p)
 {
 	struct resources_pane *rp = p->priv;
 	struct table *t = &p->tables[1];
@@ -157,8 +139,8 @@ static void refresh_fds(struct ui *ui, struct pane *p)
 
 static void update(struct ui *ui, struct pane *p)
 {
-	refresh_summary(ui, &p->tables[0]);
-	refresh_fds(ui, p);
+	update_summary(ui, &p->tables[0]);
+	update_fds(ui, p);
 }
 
 static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)

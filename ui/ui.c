@@ -84,6 +84,31 @@ void ui_series_text(struct ui *ui, long series, char *val, char *delta, char *ra
 	}
 }
 
+/* The newest n values of a series (fewer when the history is shorter). */
+static void series_values(struct history *h, long series, double *out, size_t n)
+{
+	size_t first = h->len > n ? h->len - n : 0;
+	for (size_t i = first; i < h->len; i++)
+		out[i - first] = history_value_at(h, (size_t)series, i);
+}
+
+void ui_series_row(struct ui *ui, struct table *t, long series, const char *label)
+{
+	struct history *h = &ui_watch(ui)->hist;
+	char val[32], delta[32], rate[32], spark[64 * 3 + 1];
+	double v[64];
+	double d = history_delta(h, (size_t)series);
+	table_add(t, (uint64_t)series, isnan(d) || d <= 0 ? ROLE_NORMAL : ROLE_GROW);
+	table_cell(t, label, NAN);
+	ui_series_text(ui, series, val, delta, rate, sizeof(val));
+	table_cell(t, val, h->len ? history_last(h, (size_t)series) : NAN);
+	table_cell(t, delta, d);
+	table_cell(t, rate, history_slope_per_min(h, (size_t)series, ui->s->window_s));
+	size_t n = h->len < 64 ? h->len : 64;
+	series_values(h, series, v, n);
+	table_cell(t, format_sparkline(v, n, 64, term_glyphs(), spark, sizeof(spark)), NAN);
+}
+
 void ui_draw_title(int y, int x, int w, const char *name, const char *note)
 {
 	term_blank(y, x, w, ROLE_TITLE);
@@ -96,13 +121,6 @@ void ui_draw_title(int y, int x, int w, const char *name, const char *note)
 }
 
 /* ------------------------------------------------------------ header */
-
-static void series_values(struct history *h, long series, double *out, size_t n)
-{
-	size_t first = h->len > n ? h->len - n : 0;
-	for (size_t i = first; i < h->len; i++)
-		out[i - first] = history_value_at(h, (size_t)series, i);
-}
 
 static void draw_vital(struct ui *ui, int y, int x, int w, enum metric m, const char *label)
 {
@@ -322,7 +340,7 @@ static const struct table_col overview_cols[] = {
 	{ "CPU", 7, true, true }, { "STATE", 8, false, false },
 };
 
-static void refresh_overview(struct ui *ui)
+static void update_overview(struct ui *ui)
 {
 	struct table *t = &ui->overview_table;
 	size_t keep = ui->cur;
@@ -364,10 +382,10 @@ static void refresh_overview(struct ui *ui)
 
 /* ------------------------------------------------------------ drawing */
 
-static void refresh_model(struct ui *ui)
+static void update_model(struct ui *ui)
 {
 	if (ui->overview)
-		refresh_overview(ui);
+		update_overview(ui);
 	else
 		pane_classes[ui->pane]->update(ui, &ui->panes[ui->pane]);
 }
@@ -551,7 +569,7 @@ static void switch_pane(struct ui *ui, int pane)
 {
 	ui->pane = (pane + PANE_COUNT) % PANE_COUNT;
 	ui->overview = false;
-	refresh_model(ui);
+	update_model(ui);
 }
 
 /* Returns false when the user quits. */
@@ -599,12 +617,12 @@ static bool handle_key(struct ui *ui, int key)
 		return true;
 	case 'o':
 		ui->overview = !ui->overview && ui->s->count > 1;
-		refresh_model(ui);
+		update_model(ui);
 		return true;
 	case '[':
 	case ']':
 		ui->cur = (ui->cur + ui->s->count + (key == ']' ? 1 : ui->s->count - 1)) % ui->s->count;
-		refresh_model(ui);
+		update_model(ui);
 		return true;
 	case '/':
 	case KEY_F(3):
@@ -627,7 +645,7 @@ static bool handle_key(struct ui *ui, int key)
 	case 'm':
 	case 'M':
 		set_mark(ui, key == 'm');
-		refresh_model(ui);
+		update_model(ui);
 		return true;
 	case 'p':
 	case 'Z':
@@ -726,7 +744,7 @@ static void ui_loop(struct ui *ui, int sigfd)
 			if (ui->status[0] && util_now_mono() - ui->status_at > 3)
 				ui->status[0] = 0;
 			take_baselines(ui);
-			refresh_model(ui);
+			update_model(ui);
 			pthread_mutex_unlock(&ui->sp.lock);
 			dirty = true;
 		}
@@ -779,7 +797,7 @@ int ui_run(struct session *s, const struct ui_options *o, char *err, size_t errl
 		snprintf(err, errlen, "cannot start the sampler: %s", strerror(-rc));
 	} else {
 		pthread_mutex_lock(&ui.sp.lock);
-		refresh_model(&ui);
+		update_model(&ui);
 		pthread_mutex_unlock(&ui.sp.lock);
 		ui_loop(&ui, sigfd);
 		sampler_stop(&ui.sp);

@@ -88,6 +88,9 @@ struct ui_target *ui_target(struct ui *ui);
 void ui_draw_title(int y, int x, int w, const char *name, const char *note);
 /* A series' value, change and rate as text, in its unit. */
 void ui_series_text(struct ui *ui, long series, char *val, char *delta, char *rate, size_t size);
+/* One row of a series table (name, now, change, rate, sparkline): the
+ * upper tables of Memory and Resources. */
+void ui_series_row(struct ui *ui, struct table *t, long series, const char *label);
 /* Whether series is a size in kB (else a count or a percentage). */
 bool ui_series_is_kb(struct ui *ui, long series);
 
