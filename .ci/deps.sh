@@ -27,6 +27,8 @@ top:procps
 eu-stack:elfutils
 gdb:gdb
 strace:strace
+go:golang-go
+g++:g++
 "
 
 missing=""
@@ -41,6 +43,11 @@ for pair in $CMDS; do
 	cmd=${pair%%:*}; pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
 done
+# g++ above brings libstdc++'s link library (-lstdc++, for __cxa_demangle);
+# libc's separate debug info has nothing to probe but the package itself
+# (the symbol tests read file:line and static names from it).
+dpkg-query -W -f='${Status}' libc6-dbg 2>/dev/null | grep -q 'ok installed' ||
+	missing="$missing libc6-dbg"
 # libasan/libubsan come with gcc; htop is optional (the benchmark uses it when present).
 [ -z "$missing" ] && exit 0
 

@@ -7,6 +7,9 @@
 
 #include "jsonw.h"
 #include "metrics.h"
+#include "plugins.h"
+#include "sanitize.h"
+#include "stacks.h"
 
 /* Rates, percentages and deltas: three decimals; more would be noise. */
 enum { DECIMALS = 3 };
@@ -217,6 +220,216 @@ static void write_growth(struct jsonw *w, const struct history *h, double window
 	jsonw_object_end(w);
 }
 
+static void write_plugin_table(struct jsonw *w, const struct pscope_table_desc *td,
+			       const struct plugin_table *pt)
+{
+	jsonw_key(w, td->name);
+	if (td->keyed) {
+		jsonw_object_begin(w);
+		for (size_t r = 0; r < pt->nrows; r++) {
+			const struct plugin_cell *row = &pt->cells[r * 2];
+			char key[256];
+			if (!row[0].str)
+				continue;
+			/* Keys come from the target (a Go binary's own tables). */
+			sanitize_bytes(row[0].str, strlen(row[0].str), key, sizeof(key), true);
+			kv_whole(w, key, row[1].num);
+		}
+		jsonw_object_end(w);
+		return;
+	}
+	jsonw_array_begin(w);
+	for (size_t r = 0; r < pt->nrows; r++) {
+		const struct plugin_cell *row = &pt->cells[r * td->ncolumns];
+		jsonw_object_begin(w);
+		for (size_t c = 0; c < td->ncolumns; c++) {
+			if (td->columns[c].type == PSCOPE_COL_NUMBER) {
+				kv_whole(w, td->columns[c].name, row[c].num);
+			} else {
+				jsonw_key(w, td->columns[c].name);
+				if (row[c].str)
+					jsonw_string(w, row[c].str);
+				else
+					jsonw_null(w);
+			}
+		}
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
+/* "<plugin>": its metrics (null when unknown), tables, the growth and
+ * delta of each metric from the history, and the reasons it gave. */
+static void write_plugin(struct jsonw *w, const struct plugin_result *r, const struct history *h,
+			 const struct batch_options *o)
+{
+	const struct pscope_plugin *d = r->desc;
+	char key[80];
+
+	jsonw_key(w, d->name);
+	jsonw_object_begin(w);
+	for (size_t m = 0; m < d->nmetrics; m++)
+		kv_whole(w, d->metrics[m].name, r->values[m]);
+	for (size_t t = 0; t < d->ntables && !o->brief; t++)
+		write_plugin_table(w, &d->tables[t], &r->tables[t]);
+	if (d->nmetrics && r->series0 + d->nmetrics <= h->nseries) {
+		jsonw_key(w, "growth");
+		jsonw_object_begin(w);
+		for (size_t m = 0; m < d->nmetrics; m++) {
+			snprintf(key, sizeof(key), "%s_per_min", d->metrics[m].name);
+			jsonw_kv_double(w, key, history_slope_per_min(h, r->series0 + m, o->window_s),
+					DECIMALS);
+		}
+		jsonw_object_end(w);
+		jsonw_key(w, "delta");
+		jsonw_object_begin(w);
+		for (size_t m = 0; m < d->nmetrics; m++)
+			kv_whole(w, d->metrics[m].name, history_delta(h, r->series0 + m));
+		jsonw_object_end(w);
+	}
+	bool any_why = false;
+	for (size_t m = 0; m < d->nmetrics; m++)
+		any_why |= r->metric_why[m] != NULL;
+	if (any_why) {
+		jsonw_key(w, "metric_why");
+		jsonw_object_begin(w);
+		for (size_t m = 0; m < d->nmetrics; m++)
+			if (r->metric_why[m])
+				jsonw_kv_string(w, d->metrics[m].name, r->metric_why[m]);
+		jsonw_object_end(w);
+	}
+	if (r->why[0])
+		jsonw_kv_string(w, "why", r->why);
+	if (r->log[0])
+		jsonw_kv_string(w, "log", r->log);
+	jsonw_object_end(w);
+}
+
+/* "plugins" holds the plugins that apply to this process;
+ * "plugins_declined" says why the others do not. */
+static void write_plugins(struct jsonw *w, const struct sample *s, const struct history *h,
+			  const struct batch_options *o)
+{
+	const struct plugin_results *rs = s->plugins;
+	bool declined = false;
+
+	jsonw_key(w, "plugins");
+	jsonw_object_begin(w);
+	for (size_t i = 0; i < rs->count; i++) {
+		if (rs->list[i]->active)
+			write_plugin(w, rs->list[i], h, o);
+		else
+			declined = true;
+	}
+	jsonw_object_end(w);
+	if (!declined)
+		return;
+	jsonw_key(w, "plugins_declined");
+	jsonw_object_begin(w);
+	for (size_t i = 0; i < rs->count; i++)
+		if (!rs->list[i]->active)
+			jsonw_kv_string(w, rs->list[i]->desc->name, rs->list[i]->why);
+	jsonw_object_end(w);
+}
+
+static void kv_string_or_null(struct jsonw *w, const char *key, const char *raw)
+{
+	jsonw_key(w, key);
+	if (raw)
+		jsonw_string(w, raw);
+	else
+		jsonw_null(w);
+}
+
+static void write_frames(struct jsonw *w, const struct stack_thread *t)
+{
+	jsonw_key(w, "frames");
+	jsonw_array_begin(w);
+	for (size_t i = 0; i < t->nframes; i++) {
+		const struct stack_frame *f = &t->frames[i];
+		char pc[24];
+		snprintf(pc, sizeof(pc), "0x%llx", (unsigned long long)f->pc);
+		jsonw_object_begin(w);
+		jsonw_kv_string(w, "pc", pc);
+		kv_string_or_null(w, "func", f->func);
+		jsonw_kv_int(w, "offset", (int64_t)f->offset);
+		kv_string_or_null(w, "module", f->module);
+		kv_string_or_null(w, "file", f->file);
+		jsonw_kv_int(w, "line", f->line);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+}
+
+/* Native stacks: every thread (unless brief), then the groups of threads
+ * with identical stacks, largest first, each with how many more threads
+ * share its functions than at attach (or the mark): the thread-leak sign. */
+static void write_stacks(struct jsonw *w, const struct sample *s, bool brief)
+{
+	const struct stack_snapshot *st = s->stacks;
+	struct stack_group_diff *diff = NULL;
+
+	if (s->stacks_base) {
+		diff = calloc(st->ngroups + 1, sizeof(*diff));
+		if (diff)
+			stacks_diff(s->stacks_base, st, diff);
+	}
+	jsonw_key(w, "stacks");
+	jsonw_object_begin(w);
+	jsonw_kv_double(w, "captured_at", st->captured_at, DECIMALS);
+	jsonw_kv_double(w, "wall_ms", st->wall_ms, DECIMALS);
+	jsonw_kv_bool(w, "consistent", st->consistent);
+	jsonw_key(w, "stop_us");
+	jsonw_object_begin(w);
+	jsonw_kv_double(w, "median", st->stop_us_median, 1);
+	jsonw_kv_double(w, "max", st->stop_us_max, 1);
+	jsonw_object_end(w);
+	jsonw_kv_int(w, "exited", st->exited);
+	jsonw_kv_int(w, "not_stopped", st->not_stopped);
+	jsonw_kv_int(w, "failed", st->failed);
+	jsonw_kv_int(w, "signals_redelivered", st->signals_redelivered);
+	if (diff)
+		jsonw_kv_string(w, "since", s->stacks_since_mark ? "mark" : "attach");
+	if (!brief) {
+		jsonw_key(w, "threads");
+		jsonw_array_begin(w);
+		for (size_t i = 0; i < st->nthreads; i++) {
+			const struct stack_thread *t = &st->threads[i];
+			jsonw_object_begin(w);
+			jsonw_kv_int(w, "tid", t->tid);
+			jsonw_kv_string(w, "name", t->name);
+			jsonw_kv_double(w, "stop_us", (double)t->stop_ns / 1e3, 1);
+			if (t->err)
+				jsonw_kv_string(w, "error", t->why);
+			else
+				write_frames(w, t);
+			jsonw_object_end(w);
+		}
+		jsonw_array_end(w);
+	}
+	jsonw_key(w, "groups");
+	jsonw_array_begin(w);
+	for (size_t i = 0; i < st->ngroups; i++) {
+		const struct stack_group *g = &st->groups[i];
+		jsonw_object_begin(w);
+		jsonw_kv_int(w, "count", (int64_t)g->count);
+		if (diff) {
+			jsonw_kv_int(w, "delta", diff[i].delta);
+			jsonw_kv_bool(w, "new", diff[i].is_new);
+		}
+		jsonw_key(w, "tids");
+		jsonw_array_begin(w);
+		for (size_t k = 0; k < g->count; k++)
+			jsonw_int(w, g->tids[k]);
+		jsonw_array_end(w);
+		write_frames(w, &st->threads[g->rep]);
+		jsonw_object_end(w);
+	}
+	jsonw_array_end(w);
+	jsonw_object_end(w);
+	free(diff);
+}
+
 static void write_unreadable(struct jsonw *w, const struct sample *s)
 {
 	bool any = false;
@@ -271,6 +484,10 @@ int batch_write_json(FILE *f, const struct sample *s, const struct history *h,
 		if (o->maps && s->maps && !o->brief)
 			write_maps(&w, s->maps);
 		write_growth(&w, h, o->window_s);
+		if (s->plugins)
+			write_plugins(&w, s, h, o);
+		if (s->stacks)
+			write_stacks(&w, s, o->brief);
 		jsonw_kv_double(&w, "pscope_cpu_ms", s->cost_ms, DECIMALS);
 		write_unreadable(&w, s);
 	}

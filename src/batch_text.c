@@ -7,7 +7,9 @@
 #include <time.h>
 
 #include "metrics.h"
+#include "plugins.h"
 #include "sanitize.h"
+#include "stacks.h"
 
 void batch_format_kb(double kb, char *buf, size_t size)
 {
@@ -230,6 +232,163 @@ static void print_fds(FILE *f, const struct sample *s, const struct batch_option
 	}
 }
 
+static void print_plugin_value(FILE *f, const char *unit, double v)
+{
+	char buf[32];
+
+	if (isnan(v)) {
+		fprintf(f, "?");
+	} else if (strcmp(unit, "bytes") == 0) {
+		batch_format_kb(v / 1024, buf, sizeof(buf));
+		fprintf(f, "%s", buf);
+	} else {
+		/* "12 us", "3.5%", "40" (a count needs no unit) */
+		bool bare = !*unit || strcmp(unit, "count") == 0;
+		fprintf(f, "%.6g%s%s", v, bare || strcmp(unit, "%") == 0 ? "" : " ", bare ? "" : unit);
+	}
+}
+
+/* A plugin that applies: one line of the metrics it knows, then one line
+ * per distinct reason naming the metrics it covers (like print_unreadable),
+ * the plugin's own reason, and its tables unless brief. */
+static void print_plugin(FILE *f, const struct plugin_result *r, const struct batch_options *o)
+{
+	const struct pscope_plugin *d = r->desc;
+	bool *done = calloc(d->nmetrics ? d->nmetrics : 1, sizeof(bool));
+
+	fprintf(f, "  %s:", d->name);
+	for (size_t m = 0; m < d->nmetrics; m++) {
+		if (isnan(r->values[m]))
+			continue;
+		fprintf(f, "  %s ", d->metrics[m].name);
+		print_plugin_value(f, d->metrics[m].unit, r->values[m]);
+	}
+	fprintf(f, "\n");
+	for (size_t m = 0; done && m < d->nmetrics; m++) {
+		if (done[m] || !isnan(r->values[m]))
+			continue;
+		const char *why = r->metric_why[m] ? r->metric_why[m] : "unknown";
+		fprintf(f, "  %s %s", d->name, d->metrics[m].name);
+		for (size_t k = m + 1; k < d->nmetrics; k++) {
+			const char *other = r->metric_why[k] ? r->metric_why[k] : "unknown";
+			if (isnan(r->values[k]) && !done[k] && strcmp(other, why) == 0) {
+				fprintf(f, ", %s", d->metrics[k].name);
+				done[k] = true;
+			}
+		}
+		char *clean_why = clean(why, o);
+		fprintf(f, ": %s\n", clean_why);
+		free(clean_why);
+	}
+	free(done);
+	if (r->why[0]) {
+		char *why = clean(r->why, o);
+		fprintf(f, "  %s: %s\n", d->name, why);
+		free(why);
+	}
+	for (size_t t = 0; t < d->ntables && !o->brief; t++) {
+		const struct pscope_table_desc *td = &d->tables[t];
+		const struct plugin_table *pt = &r->tables[t];
+		fprintf(f, "\n   ");
+		for (size_t c = 0; c < td->ncolumns; c++)
+			fprintf(f, " %s", td->columns[c].name);
+		fprintf(f, "\n");
+		for (size_t row = 0; row < pt->nrows; row++) {
+			const struct plugin_cell *cell = &pt->cells[row * td->ncolumns];
+			fprintf(f, "   ");
+			for (size_t c = 0; c < td->ncolumns; c++) {
+				fprintf(f, " ");
+				if (td->columns[c].type == PSCOPE_COL_NUMBER) {
+					print_plugin_value(f, td->columns[c].unit ? td->columns[c].unit : "",
+							   cell[c].num);
+				} else {
+					char *str = clean(cell[c].str ? cell[c].str : "-", o);
+					fprintf(f, "%s", str);
+					free(str);
+				}
+			}
+			fprintf(f, "\n");
+		}
+	}
+}
+
+static void print_frame(FILE *f, size_t i, const struct stack_frame *fr,
+			const struct batch_options *o)
+{
+	fprintf(f, "    #%-3zu 0x%016llx ", i, (unsigned long long)fr->pc);
+	if (fr->func) {
+		char *func = clean(fr->func, o);
+		fprintf(f, "%s+0x%llx", func, (unsigned long long)fr->offset);
+		free(func);
+	} else {
+		fprintf(f, "??");
+	}
+	if (fr->module) {
+		const char *base = strrchr(fr->module, '/');
+		char *mod = clean(base ? base + 1 : fr->module, o);
+		fprintf(f, " (%s)", mod);
+		free(mod);
+	}
+	if (fr->file) {
+		char *file = clean(fr->file, o);
+		fprintf(f, " %s:%d", file, fr->line);
+		free(file);
+	}
+	fprintf(f, "\n");
+}
+
+/* Threads with identical stacks once each, largest group first, like a
+ * merged eu-stack; then the threads that could not be captured. */
+static void print_stacks(FILE *f, const struct sample *s, const struct batch_options *o)
+{
+	enum { MAX_TIDS_SHOWN = 12 };
+	const struct stack_snapshot *st = s->stacks;
+	struct stack_group_diff *diff = NULL;
+
+	if (s->stacks_base && s->stacks_base != st) {
+		diff = calloc(st->ngroups + 1, sizeof(*diff));
+		if (diff)
+			stacks_diff(s->stacks_base, st, diff);
+	}
+
+	size_t captured = 0;
+	for (size_t gi = 0; gi < st->ngroups; gi++)
+		captured += st->groups[gi].count;
+	fprintf(f, "\n  stacks: %zu of %zu threads in %zu groups; stopped %.0f us median, %.0f us max%s;"
+		" %.1f ms\n", captured, st->nthreads, st->ngroups, st->stop_us_median,
+		st->stop_us_max, st->consistent ? " (all together)" : " (one at a time)", st->wall_ms);
+	for (size_t gi = 0; gi < st->ngroups; gi++) {
+		const struct stack_group *g = &st->groups[gi];
+		const struct stack_thread *rep = &st->threads[g->rep];
+		char *name = clean(rep->name, o);
+		fprintf(f, "\n  %zu thread%s (%s", g->count, g->count == 1 ? "" : "s", name);
+		free(name);
+		fprintf(f, "): TID");
+		for (size_t k = 0; k < g->count && k < MAX_TIDS_SHOWN; k++)
+			fprintf(f, " %d", (int)g->tids[k]);
+		if (g->count > MAX_TIDS_SHOWN)
+			fprintf(f, " and %zu more", g->count - MAX_TIDS_SHOWN);
+		if (diff && diff[gi].is_new)
+			fprintf(f, "  [new since %s]", s->stacks_since_mark ? "the mark" : "attach");
+		else if (diff && diff[gi].delta)
+			fprintf(f, "  [%+ld since %s]", diff[gi].delta,
+				s->stacks_since_mark ? "the mark" : "attach");
+		fprintf(f, "\n");
+		for (size_t i = 0; i < rep->nframes; i++)
+			print_frame(f, i, &rep->frames[i], o);
+	}
+	for (size_t i = 0; i < st->nthreads; i++) {
+		const struct stack_thread *t = &st->threads[i];
+		if (!t->err)
+			continue;
+		char *name = clean(t->name, o), *why = clean(t->why, o);
+		fprintf(f, "  thread %d (%s): %s\n", (int)t->tid, name, why);
+		free(name);
+		free(why);
+	}
+	free(diff);
+}
+
 int batch_write_text(FILE *f, const struct sample *s, const struct history *h,
 		     const struct batch_options *o)
 {
@@ -238,10 +397,15 @@ int batch_write_text(FILE *f, const struct sample *s, const struct history *h,
 		print_memory(f, s, h, o);
 		print_counts(f, s);
 		print_unreadable(f, s, o);
+		for (size_t i = 0; s->plugins && i < s->plugins->count; i++)
+			if (s->plugins->list[i]->active)
+				print_plugin(f, s->plugins->list[i], o);
 		if (!o->brief) {
 			print_threads(f, s, o);
 			print_fds(f, s, o);
 		}
+		if (s->stacks)
+			print_stacks(f, s, o);
 	}
 	fprintf(f, "\n");
 	if (ferror(f) || fflush(f) == EOF)

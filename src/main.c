@@ -15,8 +15,10 @@
 
 #include "batch.h"
 #include "options.h"
+#include "plugins.h"
 #include "procfind.h"
 #include "session.h"
+#include "ui.h"
 #include "util.h"
 
 /* Exit statuses, after eu-stack: complete, partial, nothing, usage. */
@@ -96,6 +98,7 @@ static void set_marks(struct session *s, bool on)
 			history_set_mark(&s->watches[i].hist);
 		else
 			history_clear_mark(&s->watches[i].hist);
+		target_mark_stacks(s->watches[i].target, on);
 	}
 }
 
@@ -108,6 +111,11 @@ static bool wait_until(struct session *s, int sigfd, double deadline)
 			return true;
 		struct pollfd p = { .fd = sigfd, .events = POLLIN };
 		int ms = (int)ceil(left * 1000);
+		/* A thread that did not stop in time during a stack capture
+		 * stops later: release it within milliseconds, not at the next
+		 * sample. */
+		if (session_poll_stacks(s) > 0 && ms > 10)
+			ms = 10;
 		int rc = poll(&p, sigfd >= 0 ? 1 : 0, ms);
 		if (rc < 0 && errno != EINTR)
 			return true;
@@ -121,6 +129,58 @@ static bool wait_until(struct session *s, int sigfd, double deadline)
 		else
 			return false;
 	}
+}
+
+/* Refusals are worth a line each: the user put a file there for a reason. */
+static void report_refused(const struct plugin_set *ps)
+{
+	for (size_t i = 0; i < ps->nfound; i++)
+		if (!ps->found[i].accepted)
+			fprintf(stderr, "pscope: plugin %s refused: %s\n", ps->found[i].path,
+				ps->found[i].reason);
+}
+
+/* The UI's settings: the config file, then the command line over it.
+ * A broken config file is a usage error: better to say so than to run
+ * with settings the user did not mean. */
+static int ui_settings(struct options *o, struct ui_options *uo, char *err, size_t errlen)
+{
+	struct ui_config c;
+	char path[4096];
+	config_defaults(&c);
+	if (o->config)
+		snprintf(path, sizeof(path), "%s", o->config);
+	else
+		config_default_path(path, sizeof(path));
+	if (path[0] && config_load(path, o->config != NULL, &c, err, errlen) < 0)
+		return -1;
+	if (!o->delay_set && !isnan(c.delay))
+		o->delay = c.delay;
+	if (!o->history_set && !isnan(c.history_s))
+		o->history_s = c.history_s;
+	const char *no_color = getenv("NO_COLOR");
+	*uo = (struct ui_options){
+		.delay = o->delay,
+		.color = !o->no_color && c.color != COLOR_NEVER && !(no_color && *no_color),
+		.ascii = o->ascii || c.ascii,
+		.vim_keys = c.vim_keys,
+		.default_pane = c.default_pane,
+		.stack_interval = c.stack_interval,
+		.periodic_stacks = o->stacks,
+		.no_ptrace = o->no_ptrace,
+		.consistent = o->consistent,
+	};
+	return 0;
+}
+
+static int run_ui(struct session *s, const struct ui_options *uo)
+{
+	char err[256];
+	if (ui_run(s, uo, err, sizeof(err)) < 0) {
+		fprintf(stderr, "pscope: %s\n", err);
+		return s->count ? EXIT_PARTIAL : EXIT_NOTHING;
+	}
+	return EXIT_COMPLETE;
 }
 
 static int run_batch(struct session *s, const struct options *o, bool attached_all)
@@ -180,28 +240,55 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return EXIT_COMPLETE;
 	}
-	if (o.npids == 0 && o.nnames == 0) {
+	struct plugin_set plugins = { 0 };
+	if (o.list_plugins) {
+		plugins_load(&plugins, o.plugin_dirs, o.nplugin_dirs, false);
+		int rc = plugins_write_list(stdout, &plugins);
+		plugins_free(&plugins);
+		options_free(&o);
+		return rc < 0 ? EXIT_PARTIAL : EXIT_COMPLETE;
+	}
+	if (o.batch && o.npids == 0 && o.nnames == 0) {
 		options_free(&o);
 		return usage_error("no process given: pass -p PID, a PID or a process name");
 	}
-	if (!o.batch) {
+	struct ui_options uo;
+	if (!o.batch && ui_settings(&o, &uo, err, sizeof(err)) < 0) {
 		options_free(&o);
-		return usage_error("the interactive UI is not part of this build yet; use -b for batch mode");
+		return usage_error(err);
 	}
 
 	util_raise_nofile();
 	struct target_options topt;
 	target_options_default(&topt);
 	topt.full_every = o.full_every;
-	topt.smaps_every = o.maps ? o.maps_every : 0;
+	/* The UI's Memory pane shows the mapping table, so it always reads it. */
+	topt.smaps_every = o.maps || !o.batch ? o.maps_every : 0;
+	topt.stacks = o.stacks && o.batch;   /* the UI captures on its own thread */
+	topt.consistent = o.consistent;
+	topt.no_ptrace = o.no_ptrace;
 	double slots = ceil(o.history_s / o.delay);
 	size_t cap = slots > 1000000 ? 1000000 : (size_t)slots + 1;
 
 	struct session s;
 	session_init(&s, &topt, cap, o.window_s);
+	if (!o.no_plugins) {
+		/* Plugins' warnings go to stderr in batch mode only: the UI shows
+		 * them in the plugin's tab, stderr would tear the screen. */
+		plugins_load(&plugins, o.plugin_dirs, o.nplugin_dirs, o.batch);
+		report_refused(&plugins);
+		s.plugins = &plugins;
+	}
 	bool all = attach_all(&s, &o);
-	int status = s.count == 0 ? EXIT_NOTHING : run_batch(&s, &o, all);
+	int status;
+	if (s.count == 0 && (o.batch || o.npids || o.nnames))
+		status = EXIT_NOTHING;
+	else if (o.batch)
+		status = run_batch(&s, &o, all);
+	else
+		status = run_ui(&s, &uo);
 	session_free(&s);
+	plugins_free(&plugins);   /* after every sample: they point into plugins */
 	options_free(&o);
 	return status;
 }

@@ -13,6 +13,7 @@
 const char options_usage[] =
 	"usage: pscope [options] [PID|NAME]...\n"
 	"Inspect live processes: threads, memory, file descriptors and sockets over time.\n"
+	"Without -b, an interactive UI; without a process, a picker lists them all.\n"
 	"\n"
 	"  -p, --pid PID[,PID...]  attach to these processes (repeatable)\n"
 	"  -b, --batch             print samples to stdout instead of the UI\n"
@@ -25,6 +26,18 @@ const char options_usage[] =
 	"      --full-every N      rescan fds and sockets at least every N samples (default 5)\n"
 	"      --maps              include the per-mapping table (smaps)\n"
 	"      --maps-every N      refresh it every N samples (default 10)\n"
+	"      --stacks            add the native stack of every thread (stops each thread\n"
+	"                          for tens of microseconds); with -n 1, one grouped dump\n"
+	"      --consistent        stacks: stop all threads together for a true snapshot\n"
+	"                          (freezes the whole process meanwhile, ~5 ms per 100 threads)\n"
+	"      --no-ptrace         never stop or trace the target (no stacks)\n"
+	"      --plugin-dir DIR    look for plugins in DIR first (repeatable)\n"
+	"      --no-plugins        load no plugins\n"
+	"      --list-plugins      show the plugins found, accepted or refused and why\n"
+	"  -c, --config FILE       read UI settings from FILE (default\n"
+	"                          $XDG_CONFIG_HOME/pscope/config)\n"
+	"      --ascii             draw graphs and marks with ASCII only\n"
+	"      --no-color          no colours (also when NO_COLOR is set)\n"
 	"  -h, --help              show this help\n"
 	"  -V, --version           show the version\n"
 	"\n"
@@ -32,7 +45,9 @@ const char options_usage[] =
 	"Exit status: 0 complete, 1 partial, 2 nothing sampled, 64 usage error.\n";
 
 enum {
-	OPT_WINDOW = 256, OPT_HISTORY, OPT_FULL_EVERY, OPT_MAPS, OPT_MAPS_EVERY, OPT_BRIEF
+	OPT_WINDOW = 256, OPT_HISTORY, OPT_FULL_EVERY, OPT_MAPS, OPT_MAPS_EVERY, OPT_BRIEF,
+	OPT_PLUGIN_DIR, OPT_NO_PLUGINS, OPT_LIST_PLUGINS, OPT_ASCII, OPT_NO_COLOR,
+	OPT_STACKS, OPT_CONSISTENT, OPT_NO_PTRACE
 };
 
 static const struct option long_options[] = {
@@ -47,6 +62,16 @@ static const struct option long_options[] = {
 	{ "maps", no_argument, NULL, OPT_MAPS },
 	{ "maps-every", required_argument, NULL, OPT_MAPS_EVERY },
 	{ "brief", no_argument, NULL, OPT_BRIEF },
+	{ "stacks", no_argument, NULL, OPT_STACKS },
+	{ "consistent", no_argument, NULL, OPT_CONSISTENT },
+	{ "no-ptrace", no_argument, NULL, OPT_NO_PTRACE },
+	{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
+	{ "no-plugins", no_argument, NULL, OPT_NO_PLUGINS },
+	{ "list-plugins", no_argument, NULL, OPT_LIST_PLUGINS },
+	{ "config", required_argument, NULL, 'c' },
+	{ "ascii", no_argument, NULL, OPT_ASCII },
+	{ "no-color", no_argument, NULL, OPT_NO_COLOR },
+	{ "no-colour", no_argument, NULL, OPT_NO_COLOR },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -110,7 +135,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 	o->maps_every = 10;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":p:bn:d:jhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:bn:d:jhVc:", long_options, NULL)) != -1) {
 		const char *bad = NULL;
 		switch (c) {
 		case 'p':
@@ -123,6 +148,23 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		case 'V': o->version = true; break;
 		case OPT_MAPS: o->maps = true; break;
 		case OPT_BRIEF: o->brief = true; break;
+		case OPT_STACKS: o->stacks = true; break;
+		case OPT_CONSISTENT: o->consistent = true; break;
+		case OPT_NO_PTRACE: o->no_ptrace = true; break;
+		case OPT_NO_PLUGINS: o->no_plugins = true; break;
+		case OPT_ASCII: o->ascii = true; break;
+		case OPT_NO_COLOR: o->no_color = true; break;
+		case 'c': o->config = optarg; break;
+		case OPT_LIST_PLUGINS: o->list_plugins = true; break;
+		case OPT_PLUGIN_DIR:
+			if (!*optarg) {
+				bad = "--plugin-dir wants a directory";
+				break;
+			}
+			o->plugin_dirs = xrealloc(o->plugin_dirs,
+						  (o->nplugin_dirs + 1) * sizeof(char *));
+			o->plugin_dirs[o->nplugin_dirs++] = optarg;
+			break;
 		case 'n':
 			if (!parse_long(optarg, 1, LONG_MAX, &o->count))
 				bad = "-n wants a positive number of samples";
@@ -130,6 +172,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		case 'd':
 			if (!parse_seconds(optarg, 0.01, 86400, &o->delay))
 				bad = "-d wants seconds between 0.01 and 86400";
+			o->delay_set = true;
 			break;
 		case OPT_WINDOW:
 			if (!parse_seconds(optarg, 0.01, 86400 * 7, &o->window_s))
@@ -138,6 +181,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		case OPT_HISTORY:
 			if (!parse_seconds(optarg, 1, 86400 * 7, &o->history_s))
 				bad = "--history wants seconds between 1 and 604800";
+			o->history_set = true;
 			break;
 		case OPT_FULL_EVERY:
 			if (!parse_long(optarg, 1, 1000000, &n))
@@ -167,6 +211,10 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			return -1;
 		}
 	}
+	if (o->stacks && o->no_ptrace) {
+		snprintf(err, errlen, "--stacks needs ptrace, which --no-ptrace forbids");
+		return -1;
+	}
 	for (int i = optind; i < argc; i++) {
 		long pid;
 		if (parse_long(argv[i], 1, INT_MAX, &pid)) {
@@ -186,5 +234,6 @@ void options_free(struct options *o)
 {
 	free(o->pids);
 	free(o->names);
+	free(o->plugin_dirs);
 	memset(o, 0, sizeof(*o));
 }

@@ -10,6 +10,9 @@
 struct options {
 	bool batch, json, help, version, maps;
 	bool brief;            /* batch: counts and rates only, no per-item lists */
+	bool stacks;           /* capture native stacks with every sample */
+	bool consistent;       /* stacks: stop all threads first (a true snapshot) */
+	bool no_ptrace;        /* never stop the target: no stacks at all */
 	long count;            /* samples per target; 0 = until they exit */
 	double delay;          /* seconds between samples */
 	double window_s;       /* growth window */
@@ -20,6 +23,13 @@ struct options {
 	size_t npids;
 	char **names;          /* other arguments: exact process names */
 	size_t nnames;
+	char **plugin_dirs;    /* --plugin-dir, in order (argv strings) */
+	size_t nplugin_dirs;
+	bool no_plugins, list_plugins;
+	/* The interactive UI. */
+	const char *config;    /* -c FILE; NULL: the default path */
+	bool ascii, no_color;
+	bool delay_set, history_set;   /* given on the command line: beat the config */
 };
 
 /* Returns 0, or -1 with a one-line message in err (a usage error). */

@@ -6,11 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plugins.h"
+#include "stacks.h"
+
 static const char *const part_names[PART_COUNT] = {
 	[PART_CMDLINE] = "cmdline", [PART_EXE] = "exe", [PART_MEMORY] = "memory",
 	[PART_PSS] = "pss", [PART_HEAP] = "heap", [PART_MAPS] = "maps",
 	[PART_SMAPS] = "smaps", [PART_THREADS] = "threads", [PART_WCHAN] = "wchan",
-	[PART_FDS] = "fds", [PART_SOCKETS] = "sockets",
+	[PART_FDS] = "fds", [PART_SOCKETS] = "sockets", [PART_STACKS] = "stacks",
 };
 
 static const char *const kind_names[FD_KIND_COUNT] = {
@@ -109,6 +112,9 @@ void sample_free(struct sample *s)
 	free(s->threads.list);
 	fd_table_unref(s->fds);
 	map_table_unref(s->maps);
+	stack_snapshot_unref(s->stacks);
+	stack_snapshot_unref(s->stacks_base);
+	plugin_results_unref(s->plugins);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -18,6 +18,9 @@
 
 #define SAMPLE_UNREAD INT64_C(-1)
 
+struct plugin_results;   /* plugins.h */
+struct stack_snapshot;   /* stacks.h */
+
 /* The parts of a sample that can independently fail to be read. */
 enum sample_part {
 	PART_CMDLINE,
@@ -31,6 +34,7 @@ enum sample_part {
 	PART_WCHAN,
 	PART_FDS,
 	PART_SOCKETS,
+	PART_STACKS,   /* native stacks, when asked for */
 	PART_COUNT
 };
 const char *sample_part_name(enum sample_part p);
@@ -150,6 +154,11 @@ struct sample {
 	int64_t fd_count;         /* every tick, even when the table is older */
 	struct fd_table *fds;     /* shared; NULL when unreadable */
 	struct map_table *maps;   /* shared; NULL unless the smaps tier ran */
+	struct plugin_results *plugins; /* shared; NULL without plugins (plugins.h) */
+	struct stack_snapshot *stacks;  /* shared; NULL unless stacks were captured */
+	struct stack_snapshot *stacks_base; /* shared: what stacks is compared with, the
+	                          first capture or the one at the mark; may be stacks */
+	bool stacks_since_mark;   /* stacks_base is the capture at the mark */
 	double cost_ms;           /* pscope's own CPU time spent on this sample */
 	int part_err[PART_COUNT]; /* 0, or a negative errno */
 	char why[PART_COUNT][160];/* human reason for an unreadable part */

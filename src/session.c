@@ -1,5 +1,6 @@
 #include "session.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,7 @@ void session_free(struct session *s)
 	for (size_t i = 0; i < s->count; i++) {
 		struct watch *w = &s->watches[i];
 		target_close(w->target);
+		plugins_detach(w->plugins);
 		history_free(&w->hist);
 		sample_free(&w->last);
 	}
@@ -44,22 +46,26 @@ int session_add(struct session *s, pid_t pid, char *err, size_t errlen)
 	w->target = t;
 	history_init(&w->hist, s->history_cap);
 	metrics_register(&w->hist);
+	if (s->plugins)
+		w->plugins = plugins_attach(s->plugins, pid, &w->hist);
 	return 0;
 }
 
 void session_collect(struct session *s, struct sample *out)
 {
 	for (size_t i = 0; i < s->count; i++) {
-		if (s->watches[i].done)
+		struct watch *w = &s->watches[i];
+		if (w->done) {
 			sample_init(&out[i]);
-		else
-			target_sample(s->watches[i].target, &out[i]);
+		} else {
+			target_sample(w->target, &out[i]);
+			plugins_sample(w->plugins, &out[i]);
+		}
 	}
 }
 
 size_t session_commit(struct session *s, struct sample *in)
 {
-	double values[M_BUILTIN_COUNT];
 	size_t n = 0;
 
 	for (size_t i = 0; i < s->count; i++) {
@@ -72,8 +78,14 @@ size_t session_commit(struct session *s, struct sample *in)
 		if (next->exited) {
 			w->done = true;
 		} else {
+			/* Built-in series first, then the plugins' (plugins.h). */
+			double *values = xmalloc(w->hist.nseries * sizeof(double));
+			for (size_t k = M_BUILTIN_COUNT; k < w->hist.nseries; k++)
+				values[k] = NAN;
 			metrics_extract(next, values);
+			plugins_extract(next, values);
 			history_push(&w->hist, next->mono, values);
+			free(values);
 		}
 		sample_free(&w->last);
 		w->last = *next;
@@ -100,4 +112,12 @@ size_t session_live(const struct session *s)
 	for (size_t i = 0; i < s->count; i++)
 		n += !s->watches[i].done;
 	return n;
+}
+
+size_t session_poll_stacks(struct session *s)
+{
+	size_t pending = 0;
+	for (size_t i = 0; i < s->count; i++)
+		pending += target_poll_stacks(s->watches[i].target);
+	return pending;
 }

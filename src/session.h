@@ -10,6 +10,7 @@
 
 #include "history.h"
 #include "perm.h"
+#include "plugins.h"
 #include "sample.h"
 #include "target.h"
 
@@ -19,6 +20,7 @@ struct watch {
 	struct sample last;       /* valid once samples > 0 */
 	unsigned long samples;
 	bool done;                /* exited: its final sample is in last */
+	struct plugin_watch *plugins;   /* NULL without plugins */
 };
 
 struct session {
@@ -28,6 +30,9 @@ struct session {
 	struct perm_context perm;
 	size_t history_cap;       /* slots per target */
 	double window_s;          /* growth window */
+	/* Loaded plugins, or NULL; set before session_add, owned by the
+	 * caller, freed after session_free. */
+	const struct plugin_set *plugins;
 };
 
 void session_init(struct session *s, const struct target_options *o, size_t history_cap,
@@ -48,6 +53,9 @@ size_t session_tick(struct session *s);
  * readers' lock. */
 void session_collect(struct session *s, struct sample *out);
 size_t session_commit(struct session *s, struct sample *in);
+
+/* target_poll_stacks() on every target: threads still waited for. */
+size_t session_poll_stacks(struct session *s);
 
 /* Targets still alive. */
 size_t session_live(const struct session *s);

@@ -16,6 +16,7 @@
 #include "fds.h"
 #include "procparse.h"
 #include "sockets.h"
+#include "stacks.h"
 #include "threads.h"
 #include "util.h"
 
@@ -81,6 +82,8 @@ struct target {
 	int pss_err, maps_err;
 	bool procmap_query_ok;
 	struct map_table *maps;
+	struct stacks_ctx *stacks;  /* opened on the first capture */
+	struct stack_snapshot *stacks_first, *stacks_last, *stacks_mark;
 
 	char *buf;
 	size_t cap;
@@ -93,6 +96,7 @@ void target_options_default(struct target_options *o)
 	o->maps_every = 10;
 	o->smaps_every = 0;
 	o->threads_full_every = 10;
+	o->stacks = o->consistent = o->no_ptrace = false;
 }
 
 pid_t target_pid(const struct target *t)
@@ -263,6 +267,10 @@ void target_close(struct target *t)
 	sockets_close(t->sock);
 	fd_table_unref(t->fds);
 	map_table_unref(t->maps);
+	stacks_close(t->stacks);
+	stack_snapshot_unref(t->stacks_first);
+	stack_snapshot_unref(t->stacks_last);
+	stack_snapshot_unref(t->stacks_mark);
 	free(t->cmdline);
 	free(t->exe);
 	free(t->buf);
@@ -486,6 +494,44 @@ static void read_maps(struct target *t, struct sample *s)
 	s->mem.heap_kb = t->heap_kb;
 }
 
+/* Native stacks stop threads, so only when asked for and never with
+ * --no-ptrace. */
+static void read_stacks(struct target *t, struct sample *s)
+{
+	char err[160];
+
+	if (!t->opt.stacks || t->opt.no_ptrace)
+		return;
+	if (t->kernel_thread) {
+		sample_set_unreadable(s, PART_STACKS, -EINVAL, "kernel thread: no user stack");
+		return;
+	}
+	int rc = t->stacks ? 0 : stacks_open(t->pid, &t->stacks, err, sizeof(err));
+	if (rc == 0)
+		rc = stacks_capture(t->stacks, t->opt.consistent, &s->stacks, err, sizeof(err));
+	if (rc < 0) {
+		sample_set_unreadable(s, PART_STACKS, rc, "%s", err);
+		return;
+	}
+	if (!t->stacks_first)
+		t->stacks_first = stack_snapshot_ref(s->stacks);
+	stack_snapshot_unref(t->stacks_last);
+	t->stacks_last = stack_snapshot_ref(s->stacks);
+	s->stacks_since_mark = t->stacks_mark != NULL;
+	s->stacks_base = stack_snapshot_ref(t->stacks_mark ? t->stacks_mark : t->stacks_first);
+}
+
+void target_mark_stacks(struct target *t, bool on)
+{
+	stack_snapshot_unref(t->stacks_mark);
+	t->stacks_mark = on ? stack_snapshot_ref(t->stacks_last) : NULL;
+}
+
+size_t target_poll_stacks(struct target *t)
+{
+	return t->stacks ? stacks_poll(t->stacks) : 0;
+}
+
 int target_sample(struct target *t, struct sample *s)
 {
 	double cpu0 = util_thread_cpu();
@@ -507,6 +553,7 @@ int target_sample(struct target *t, struct sample *s)
 	read_fds(t, s);
 	read_rollup(t, s);
 	read_maps(t, s);
+	read_stacks(t, s);
 	t->tick++;
 	s->cost_ms = (util_thread_cpu() - cpu0) * 1000.0;
 	return 0;

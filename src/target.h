@@ -29,6 +29,9 @@ struct target_options {
 	int maps_every;
 	int smaps_every;     /* 0: never collect the per-mapping table */
 	int threads_full_every;
+	bool stacks;         /* capture native stacks every sample (stops threads) */
+	bool consistent;     /* stacks: stop all threads together */
+	bool no_ptrace;      /* never stop or trace the target: overrides stacks */
 };
 void target_options_default(struct target_options *o);
 
@@ -40,6 +43,15 @@ int target_open(pid_t pid, const struct target_options *o, const struct perm_con
 		struct target **out, char *err, size_t errlen);
 void target_close(struct target *t);
 pid_t target_pid(const struct target *t);
+
+/* Compare later stacks with the newest capture (on) or again with the
+ * first one (off), like the mark of the history. */
+void target_mark_stacks(struct target *t, bool on);
+/* Release threads of an earlier stack capture that did not stop in time
+ * and have stopped since (stacks_poll).  Returns how many are still
+ * waited for: the caller should come back within milliseconds while it is
+ * not 0, so that no thread stays stopped until the next sample. */
+size_t target_poll_stacks(struct target *t);
 
 /* Take one sample.  A process that is gone (or whose PID now belongs to
  * another process) yields s->exited = true and the identity of the last

@@ -48,6 +48,17 @@ static void capture_stacks(struct sampler *sp, bool *which)
 	}
 }
 
+/* stacks_poll() on every target's context: threads still waited for.
+ * Only this thread ptraces, so only it may poll. */
+static size_t poll_stacks(struct sampler *sp)
+{
+	size_t pending = 0;
+	for (size_t i = 0; i < sp->session->count; i++)
+		if (sp->stacks[i].ctx)
+			pending += stacks_poll(sp->stacks[i].ctx);
+	return pending;
+}
+
 static void *sampler_main(void *arg)
 {
 	struct sampler *sp = arg;
@@ -80,11 +91,19 @@ static void *sampler_main(void *arg)
 			continue;
 		}
 		if (sp->paused || now < next) {
-			if (sp->paused) {
+			if (sp->paused && poll_stacks(sp) > 0) {
+				struct timespec ts = abs_deadline(now + 0.01);
+				pthread_cond_timedwait(&sp->wake, &sp->lock, &ts);
+			} else if (sp->paused) {
 				pthread_cond_wait(&sp->wake, &sp->lock);
 				next = util_now_mono();
 			} else {
-				struct timespec ts = abs_deadline(next);
+				/* Threads a capture is still waiting for are released
+				 * within milliseconds of stopping. */
+				double until = next;
+				if (poll_stacks(sp) > 0 && until > now + 0.01)
+					until = now + 0.01;
+				struct timespec ts = abs_deadline(until);
 				pthread_cond_timedwait(&sp->wake, &sp->lock, &ts);
 			}
 			continue;

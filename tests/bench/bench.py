@@ -13,6 +13,13 @@ run the CPU time (user+sys, from wait4) of:
     which removes startup and the first (always full) sample.
   * lsof -n -P -p per snapshot, top -b -H per refresh, htop per second.
 
+Then the stacks section: on stacky targets with 10, 100 and 1,000 parked
+threads, one full symbolized capture by `pscope -b -n 1 --stacks` against
+`eu-stack -p` and `gdb -batch -ex 'thread apply all bt'`: wall time, pscope's
+per-thread stop time (median, max; the other tools' stops cannot be seen
+from outside), and how many frames name the same function as eu-stack's.
+Goals from /work/shared/notes/stack-capture.md (section 7) and issue 4.
+
 It prints a table and the ratios, with the goals from
 /work/shared/notes/proc-sampling-costs.md (section 4).  Goals are reported,
 never asserted: a missed goal prints MISSED but the exit status stays 0.  The
@@ -34,6 +41,9 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_ui  # noqa: E402  (beside this file)
+
 DELAY = "0.2"            # pscope/top delay between samples, seconds
 NO_RESCAN = "1000000"    # --full-every large enough that only sample 1 is full
 TICK = os.sysconf("SC_CLK_TCK")
@@ -44,6 +54,15 @@ GOAL_TIERED_MS = 25.0      # 4.3: amortized default, per second at 1 Hz
 GOAL_FULL_MS = 70.0        # 4.2: full fd+socket view per refresh
 GOAL_SMALL_MS = 1.0        # 4.4: small process, strictly below
 GOAL_RATIO = 4.0           # 4.1 and 4.2: >= 4x cheaper than lsof, top -H, htop
+
+# Stacks goals (issue 4): one symbolized capture of 1,000 threads, the
+# median per-thread stop, speed against gdb and eu-stack, name agreement.
+STACK_THREADS = (10, 100, 1000)
+GOAL_STACKS_1000_MS = 150.0
+GOAL_STOP_MEDIAN_US = 50.0
+GOAL_VS_GDB = 20.0
+GOAL_VS_EU_STACK = 10.0
+GOAL_AGREE = 0.99
 
 
 class BenchError(Exception):
@@ -447,6 +466,140 @@ def ratio_goal(value):
     return f"≥ {GOAL_RATIO:g}x    {verdict(value >= GOAL_RATIO)}"
 
 
+# ---------------------------------------------------------------- stacks
+
+def plain_name(name):
+    """eu-stack prints symbol versions (read@@GLIBC_2.2.5); pscope does not."""
+    return (name or "").split("@")[0]
+
+
+def eu_stack_names(text):
+    """{tid: [function names, innermost first]} from eu-stack's output."""
+    stacks, cur = {}, None
+    for line in text.splitlines():
+        if line.startswith("TID "):
+            cur = stacks.setdefault(int(line[4:].rstrip(":")), [])
+        elif line.startswith("#") and cur is not None:
+            parts = line.split(None, 2)
+            cur.append(plain_name(parts[2]) if len(parts) > 2 else "")
+    return stacks
+
+
+def name_agreement(record, eu):
+    """(frames whose names agree, frames compared): eu-stack's frames of
+    each thread against pscope's at the same depth."""
+    same = total = 0
+    for th in record["stacks"]["threads"]:
+        theirs = eu.get(th["tid"])
+        if theirs is None or "frames" not in th:
+            continue
+        ours = [plain_name(f.get("func")) for f in th["frames"]]
+        total += len(theirs)
+        same += sum(1 for i, n in enumerate(theirs) if i < len(ours) and ours[i] == n)
+    return same, total
+
+
+def timed_runs(argv, env, reps, timeout, keep_output=False):
+    """Wall times (ms) of reps runs, and the stdout of each."""
+    walls, outs = [], []
+    for _ in range(reps):
+        with tempfile.TemporaryFile() as f:
+            run = run_cpu(argv, env, timeout, stdout=f)
+            check_status(run, ok=(0, 1))
+            f.seek(0)
+            outs.append(f.read() if keep_output else b"")
+        walls.append(run.wall * 1000)
+    return walls, outs
+
+
+def stacks_records(out, pid):
+    recs = [json.loads(l) for l in out.splitlines() if l.strip()]
+    bad = [r.get("unreadable_why") for r in recs if "stacks" not in r]
+    if not recs or bad:
+        raise BenchError(f"pscope captured no stacks of stacky {pid}: {bad}")
+    return recs
+
+
+def measure_stacks(pscope, env, targets, reps):
+    rows = []
+    eu, gdb = shutil.which("eu-stack"), shutil.which("gdb")
+    for n in STACK_THREADS:
+        proc, ready = start_target(os.path.join(targets, "stacky"),
+                                   ["--threads", str(n), "--lifetime", "400"])
+        pid = ready["pid"]
+        try:
+            # Cold: what one `pscope -b -n 1 --stacks` costs from scratch.
+            walls, outs = timed_runs([pscope, "-b", "--json", "-n", "1", "--stacks", str(pid)],
+                                     env, reps, 60, keep_output=True)
+            cold_recs = [stacks_records(o, pid)[0] for o in outs]
+            cold = [r["stacks"] for r in cold_recs]
+            # Warm: the 4th capture of one pscope, as the UI repeats them.
+            _, outs = timed_runs([pscope, "-b", "--json", "--brief", "-n", "4", "-d", "0.05",
+                                  "--stacks", str(pid)], env, 1, 60, keep_output=True)
+            warm = stacks_records(outs[0], pid)[-1]["stacks"]
+            row = {"n": n, "pscope": statistics.median(walls),
+                   "capture": statistics.median(st["wall_ms"] for st in cold),
+                   "stop_med": statistics.median(st["stop_us"]["median"] for st in cold),
+                   "stop_max": max(st["stop_us"]["max"] for st in cold),
+                   "warm_capture": warm["wall_ms"], "warm_med": warm["stop_us"]["median"],
+                   "warm_max": warm["stop_us"]["max"],
+                   "eu": None, "gdb": None, "agree": None}
+            if eu:
+                eu_walls, eu_outs = timed_runs([eu, "-p", str(pid)], env, reps, 120,
+                                               keep_output=True)
+                row["eu"] = statistics.median(eu_walls)
+                row["agree"] = name_agreement(cold_recs[-1], eu_stack_names(
+                    eu_outs[-1].decode(errors="replace")))
+            if gdb:
+                gdb_walls, _ = timed_runs([gdb, "-nx", "-batch", "-ex", "thread apply all bt",
+                                           "-p", str(pid)], env, 1, 300)
+                row["gdb"] = gdb_walls[0]
+            check_alive((("stacky", proc),))
+            progress(f"stacks, {n} threads: pscope {row['pscope']:.0f} ms")
+        finally:
+            stop(proc)
+        rows.append(row)
+    return rows
+
+
+def print_stacks_report(rows):
+    def ms(v):
+        return f"{v:9.1f}" if v is not None else "      n/a"
+
+    print()
+    print("stacks: one full symbolized capture from scratch (pscope -b -n 1 --stacks), wall ms,")
+    print("median of the runs; 'capture' is pscope's own stacks.wall_ms; per-thread stop in µs;")
+    print("'warm' is the 4th capture of one pscope run (threads that did not move are not")
+    print("unwound again)")
+    print(f"{'threads':>8} {'pscope':>9} {'capture':>9} {'eu-stack':>9} {'gdb':>9} "
+          f"{'stop med':>9} {'stop max':>9} {'warm ms':>9} {'warm med':>9} {'warm max':>9} "
+          f"{'names = eu-stack':>18}")
+    for r in rows:
+        agree = "n/a"
+        if r["agree"] and r["agree"][1]:
+            agree = f"{r['agree'][0]}/{r['agree'][1]} {r['agree'][0] / r['agree'][1]:.1%}"
+        print(f"{r['n']:>8} {ms(r['pscope'])} {ms(r['capture'])} {ms(r['eu'])} {ms(r['gdb'])} "
+              f"{r['stop_med']:9.1f} {r['stop_max']:9.1f} {ms(r['warm_capture'])} "
+              f"{r['warm_med']:9.1f} {r['warm_max']:9.1f} {agree:>18}")
+    big = rows[-1]
+    print(f"{'pscope, ' + str(big['n']) + ' threads (whole run)':54} {big['pscope']:8.1f} ms  "
+          f"≤ {GOAL_STACKS_1000_MS:g} ms  {verdict(big['pscope'] <= GOAL_STACKS_1000_MS)}")
+    for label, key in (("first capture", "stop_med"), ("warm capture", "warm_med")):
+        worst = max(r[key] for r in rows)
+        print(f"{'median stop per thread, ' + label + ', worst size':54} {worst:8.1f} µs  "
+              f"≤ {GOAL_STOP_MEDIAN_US:g} µs  {verdict(worst <= GOAL_STOP_MEDIAN_US)}")
+    for label, key, goal in (("gdb", "gdb", GOAL_VS_GDB), ("eu-stack", "eu", GOAL_VS_EU_STACK)):
+        if big[key] is not None:
+            x = big[key] / big["pscope"]
+            print(f"{label + ' / pscope at ' + str(big['n']) + ' threads':54} {x:8.1f}x  "
+                  f"≥ {goal:g}x  {verdict(x >= goal)}")
+    agreed = [r["agree"] for r in rows if r["agree"] and r["agree"][1]]
+    if agreed:
+        frac = sum(a[0] for a in agreed) / sum(a[1] for a in agreed)
+        print(f"{'frames naming the same function as eu-stack':54} {frac:8.1%}   "
+              f"≥ {GOAL_AGREE:.0%}  {verdict(frac >= GOAL_AGREE)}")
+
+
 # ---------------------------------------------------------------- main
 
 def parse_args():
@@ -454,6 +607,7 @@ def parse_args():
     ap.add_argument("--pscope", required=True, help="the pscope binary")
     ap.add_argument("--targets", required=True, help="directory holding fat and small")
     ap.add_argument("--reps", type=int, default=2, help="runs per pscope/top measure (default 2)")
+    ap.add_argument("--stacks-only", action="store_true", help="run only the stacks section")
     return ap.parse_args()
 
 
@@ -531,6 +685,7 @@ def measure_all(pscope, env, fat, small, reps):
     progress(f"top -H: {m['top'].cpu_ms:.1f} ms/refresh")
     m["htop"] = measure_htop(fat["pid"], env)
     progress(f"htop: {'n/a' if m['htop'] is None else round(m['htop'], 1)} ms/s")
+    m["ui"] = bench_ui.report(pscope, env, fat["pid"], progress)
     return m
 
 
@@ -538,6 +693,11 @@ def bench(args, env):
     pscope = os.path.abspath(args.pscope)
     if not os.access(pscope, os.X_OK):
         raise BenchError(f"{args.pscope} missing: run make")
+
+    if args.stacks_only:
+        wait_for_quiet()
+        print_stacks_report(measure_stacks(pscope, env, args.targets, max(args.reps, 3)))
+        return
 
     sockets_before = host_sockets()
     fat_proc, fat = start_target(os.path.join(args.targets, "fat"), ["--lifetime", "400"])
@@ -559,8 +719,15 @@ def bench(args, env):
         print(f"WARNING: host TCP sockets moved from {sum(sockets.values())} to {after} "
               "during the run: socket costs are not comparable")
     print_report(build_report(m))
+    print()
+    print(f"{'the interactive UI':54} {'value':>8}  goal")
+    for label, value, goal in m["ui"]:
+        print(f"{label:54} {value:8.2f}  {goal}")
     if min(m["steady"].cpu_ms, m["full"].cpu_ms, m["small"].cpu_ms) <= 0:
         print("NOTE: a per-sample cost <= 0 means noise exceeded the signal; rerun on a quiet machine")
+    stop(fat_proc)   # 1,000 threads that would only add noise to the stacks figures
+    stop(small_proc)
+    print_stacks_report(measure_stacks(pscope, env, args.targets, max(args.reps, 3)))
 
 
 def progress(msg):
