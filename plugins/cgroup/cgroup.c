@@ -50,7 +50,7 @@ static const struct pscope_column_desc file_columns[] = {
 };
 
 static const struct pscope_table_desc tables[] = {
-	{ "files", "the cgroup's files as read, lines joined by '; '", file_columns, 3 },
+	{ "files", "the cgroup's files as read, lines joined by '; '", file_columns, 3, false },
 };
 
 /* The files shown in the table, in this order; metrics come from them. */

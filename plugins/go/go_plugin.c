@@ -48,13 +48,13 @@ static const struct pscope_column_desc group_cols[] = {
 
 static const struct pscope_table_desc go_tables[T_COUNT] = {
 	[T_BUILD] = { "build", "Go version and main module, from the build info",
-		      build_cols, sizeof(build_cols) / sizeof(build_cols[0]) },
+		      build_cols, sizeof(build_cols) / sizeof(build_cols[0]), .keyed = false },
 	[T_BY_WAIT_REASON] = { "by_wait_reason",
 			       "goroutines by wait reason (or state when not waiting)",
 			       reason_cols, sizeof(reason_cols) / sizeof(reason_cols[0]), .keyed = true },
 	[T_GROUPS] = { "groups",
 		       "goroutines by state, first user function on the stack and creator",
-		       group_cols, sizeof(group_cols) / sizeof(group_cols[0]) },
+		       group_cols, sizeof(group_cols) / sizeof(group_cols[0]), .keyed = false },
 };
 
 struct go_state {
