@@ -82,14 +82,19 @@ static void build_search_path(struct plugin_set *set, char *const *extra, size_t
 /* A plugin runs with pscope's privileges: whoever can replace the file, or
  * rename anything in a directory above it, can run code as the user of
  * pscope.  So path (resolved, absolute) and every directory up to / must be
- * owned by root or by us and writable by no one else. */
+ * owned by root or by us, and the file and its directory writable by no
+ * one else.  A directory further up may be writable by others only with
+ * the sticky bit (/tmp): then no one else can rename or remove what it
+ * holds, and what it holds on the way here is ours or root's (checked one
+ * step earlier). */
 static int check_path_safe(const char *path, char *why, size_t len)
 {
 	char *p = xstrdup(path);
 	uid_t me = geteuid();
 	int rc = 0;
 
-	for (bool first = true;; first = false) {
+	for (int depth = 0;; depth++) {
+		bool first = depth == 0;
 		struct stat st;
 		if (stat(p, &st) < 0) {
 			rc = -errno;
@@ -109,7 +114,7 @@ static int check_path_safe(const char *path, char *why, size_t len)
 				 (unsigned)st.st_uid, (unsigned)me);
 			break;
 		}
-		if (st.st_mode & (S_IWGRP | S_IWOTH)) {
+		if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(depth >= 2 && (st.st_mode & S_ISVTX))) {
 			rc = -EPERM;
 			snprintf(why, len, "%s %s is writable by %s (mode %04o): a plugin runs with "
 				 "pscope's privileges; chmod go-w it", what, p,

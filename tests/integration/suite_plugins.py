@@ -2,8 +2,8 @@
 # --no-plugins, and the cgroup plugin's numbers against the files it reads.
 # Exec'd inside run.py: uses its @test, start_target, run_pscope, check, Skip.
 #
-# Plugin directories are made under the build tree, never under /tmp: /tmp is
-# writable by others, so pscope rightly refuses every plugin below it.
+# Plugin directories are made under the build tree, wherever it is; one test
+# checks the rule for sticky directories such as /tmp on its own.
 
 
 def plugin_build_dirs():
@@ -250,6 +250,30 @@ def plugin_world_writable_refused(ctx):
         rec = only_record(res, t.pid)
         check("cgroup" in rec.get("plugins", {}) or "cgroup" in rec.get("plugins_declined", {}),
               "cgroup from the build tree missing: %s" % json.dumps(rec)[:600])
+
+
+@test
+def plugin_sticky_ancestor(ctx):
+    """A safe directory below a sticky, world-writable one (/tmp) is
+    accepted; a sticky world-writable plugin directory itself is not."""
+    plugins, _ = plugin_build_dirs()
+    sticky = tempfile.mkdtemp(prefix="pscope-it-sticky-")
+    ctx.dirs.append(sticky)
+    os.chmod(sticky, 0o1777)
+    safe = os.path.join(sticky, "plugins")
+    os.mkdir(safe, 0o755)
+    copy_plugin(os.path.join(plugins, "cgroup.so"), safe)
+    res = run_pscope("--list-plugins", "--plugin-dir", safe)
+    line = [l for l in res.out.decode("utf-8", "replace").splitlines()
+            if l.startswith(os.path.join(safe, "cgroup.so"))]
+    check(res.rc == 0 and line and ": accepted" in line[0],
+          "a plugin below a sticky /tmp-like directory was not accepted:\n%s" % res)
+    copy_plugin(os.path.join(plugins, "cgroup.so"), sticky)
+    res = run_pscope("--list-plugins", "--plugin-dir", sticky)
+    line = [l for l in res.out.decode("utf-8", "replace").splitlines()
+            if l.startswith(os.path.join(sticky, "cgroup.so"))]
+    check(line and ": refused" in line[0] and "writable by others" in line[0],
+          "a plugin directly in a world-writable sticky directory was not refused:\n%s" % res)
 
 
 @test
