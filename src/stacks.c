@@ -759,14 +759,10 @@ int stacks_capture(struct stacks_ctx *c, bool consistent, struct stack_snapshot 
 	}
 	free(tids);
 
-	/* Names are looked up after the capture; their costly first part
-	 * can run meanwhile on another core. */
-	symbols_warm_begin(c->sym);
 	if (consistent)
 		capture_all_at_once(c, ws, n);
 	else
 		capture_one_by_one(c, ws, n);
-	symbols_warm_end(c->sym);
 
 	size_t ok = 0;
 	for (size_t i = 0; i < n; i++)
