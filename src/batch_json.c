@@ -220,21 +220,34 @@ static void write_growth(struct jsonw *w, const struct history *h, double window
 	jsonw_object_end(w);
 }
 
-static void write_plugin_table(struct jsonw *w, const struct pscope_table_desc *td,
-			       const struct plugin_table *pt)
+/* One "name": number pair of a keyed table; names come from the target
+ * (a Go binary's own tables), so they are sanitized like any string. */
+static void write_keyed_cell(struct jsonw *w, const struct plugin_cell *key, double v)
 {
+	char clean[256];
+	if (!key->str)
+		return;
+	sanitize_bytes(key->str, strlen(key->str), clean, sizeof(clean), true);
+	kv_whole(w, clean, v);
+}
+
+/* A table: an array of row objects, each with its change since the mark
+ * (or attach) when the table counts something ("delta", and "new" for a
+ * row that was not there).  A keyed table is one object from name to
+ * number; its changes go under the plugin's "delta". */
+static void write_plugin_table(struct jsonw *w, const struct plugin_result *res, size_t t,
+			       const struct plugin_result *base)
+{
+	const struct pscope_table_desc *td = &res->desc->tables[t];
+	const struct plugin_table *pt = &res->tables[t];
+	double delta;
+	bool is_new;
+
 	jsonw_key(w, td->name);
 	if (td->keyed) {
 		jsonw_object_begin(w);
-		for (size_t r = 0; r < pt->nrows; r++) {
-			const struct plugin_cell *row = &pt->cells[r * 2];
-			char key[256];
-			if (!row[0].str)
-				continue;
-			/* Keys come from the target (a Go binary's own tables). */
-			sanitize_bytes(row[0].str, strlen(row[0].str), key, sizeof(key), true);
-			kv_whole(w, key, row[1].num);
-		}
+		for (size_t r = 0; r < pt->nrows; r++)
+			write_keyed_cell(w, &pt->cells[r * 2], pt->cells[r * 2 + 1].num);
 		jsonw_object_end(w);
 		return;
 	}
@@ -253,15 +266,36 @@ static void write_plugin_table(struct jsonw *w, const struct pscope_table_desc *
 					jsonw_null(w);
 			}
 		}
+		if (plugin_row_delta(base, res, t, r, &delta, &is_new)) {
+			kv_whole(w, "delta", delta);
+			if (is_new)
+				jsonw_kv_bool(w, "new", true);
+		}
 		jsonw_object_end(w);
 	}
 	jsonw_array_end(w);
 }
 
+/* The changes of a keyed table's rows, as an object like the table. */
+static void write_keyed_deltas(struct jsonw *w, const struct plugin_result *res, size_t t,
+			       const struct plugin_result *base)
+{
+	const struct plugin_table *pt = &res->tables[t];
+	double delta;
+	bool is_new;
+
+	jsonw_key(w, res->desc->tables[t].name);
+	jsonw_object_begin(w);
+	for (size_t r = 0; r < pt->nrows; r++)
+		if (plugin_row_delta(base, res, t, r, &delta, &is_new))
+			write_keyed_cell(w, &pt->cells[r * 2], delta);
+	jsonw_object_end(w);
+}
+
 /* "<plugin>": its metrics (null when unknown), tables, the growth and
  * delta of each metric from the history, and the reasons it gave. */
-static void write_plugin(struct jsonw *w, const struct plugin_result *r, const struct history *h,
-			 const struct batch_options *o)
+static void write_plugin(struct jsonw *w, const struct sample *s, const struct plugin_result *r,
+			 const struct history *h, const struct batch_options *o)
 {
 	const struct pscope_plugin *d = r->desc;
 	char key[80];
@@ -270,8 +304,9 @@ static void write_plugin(struct jsonw *w, const struct plugin_result *r, const s
 	jsonw_object_begin(w);
 	for (size_t m = 0; m < d->nmetrics; m++)
 		kv_whole(w, d->metrics[m].name, r->values[m]);
+	const struct plugin_result *base = plugin_results_find(s->plugins_base, d);
 	for (size_t t = 0; t < d->ntables && !o->brief; t++)
-		write_plugin_table(w, &d->tables[t], &r->tables[t]);
+		write_plugin_table(w, r, t, base);
 	if (d->nmetrics && r->series0 + d->nmetrics <= h->nseries) {
 		jsonw_key(w, "growth");
 		jsonw_object_begin(w);
@@ -283,8 +318,12 @@ static void write_plugin(struct jsonw *w, const struct plugin_result *r, const s
 		jsonw_object_end(w);
 		jsonw_key(w, "delta");
 		jsonw_object_begin(w);
+		jsonw_kv_string(w, "since", history_has_mark(h) ? "mark" : "attach");
 		for (size_t m = 0; m < d->nmetrics; m++)
 			kv_whole(w, d->metrics[m].name, history_delta(h, r->series0 + m));
+		for (size_t t = 0; t < d->ntables && !o->brief && base; t++)
+			if (d->tables[t].keyed)
+				write_keyed_deltas(w, r, t, base);
 		jsonw_object_end(w);
 	}
 	bool any_why = false;
@@ -317,7 +356,7 @@ static void write_plugins(struct jsonw *w, const struct sample *s, const struct 
 	jsonw_object_begin(w);
 	for (size_t i = 0; i < rs->count; i++) {
 		if (rs->list[i]->active)
-			write_plugin(w, rs->list[i], h, o);
+			write_plugin(w, s, rs->list[i], h, o);
 		else
 			declined = true;
 	}

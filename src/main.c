@@ -99,6 +99,7 @@ static void set_marks(struct session *s, bool on)
 		else
 			history_clear_mark(&s->watches[i].hist);
 		target_mark_stacks(s->watches[i].target, on);
+		plugins_mark(s->watches[i].plugins, on);
 	}
 }
 

@@ -150,7 +150,7 @@ static bool valid_name(const char *s)
  * batch JSON. */
 static bool reserved_key(const char *s)
 {
-	static const char *const keys[] = { "why", "metric_why", "growth", "delta", "log" };
+	static const char *const keys[] = { "why", "metric_why", "growth", "delta", "log", "since" };
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(s, keys[i]) == 0)
 			return true;
@@ -438,6 +438,9 @@ struct plugin_watch {
 	struct pscope_target *target;
 	size_t count;
 	struct plugin_inst *list;
+	/* Baselines for the tables' changes: the first results, the newest,
+	 * and those at the mark. */
+	struct plugin_results *first, *last, *mark;
 };
 
 /* Log lines of one plugin: warnings and errors are kept for the UI and,
@@ -533,6 +536,9 @@ void plugins_detach(struct plugin_watch *w)
 		}
 		result_unref(in->latest);
 	}
+	plugin_results_unref(w->first);
+	plugin_results_unref(w->last);
+	plugin_results_unref(w->mark);
 	plugin_host_target_free(w->target);
 	free(w->list);
 	free(w);
@@ -592,6 +598,70 @@ void plugins_sample(struct plugin_watch *w, struct sample *s)
 	}
 	plugin_results_unref(s->plugins);
 	s->plugins = rs;
+	if (!w->first)
+		w->first = plugin_results_ref(rs);
+	plugin_results_unref(w->last);
+	w->last = plugin_results_ref(rs);
+	plugin_results_unref(s->plugins_base);
+	s->plugins_base = plugin_results_ref(w->mark ? w->mark : w->first);
+	s->plugins_since_mark = w->mark != NULL;
+}
+
+void plugins_mark(struct plugin_watch *w, bool on)
+{
+	if (!w)
+		return;
+	plugin_results_unref(w->mark);
+	w->mark = on && w->last ? plugin_results_ref(w->last) : NULL;
+}
+
+const struct plugin_result *plugin_results_find(const struct plugin_results *rs,
+						const struct pscope_plugin *desc)
+{
+	for (size_t i = 0; rs && i < rs->count; i++)
+		if (rs->list[i]->desc == desc)
+			return rs->list[i];
+	return NULL;
+}
+
+static bool rows_match(const struct pscope_table_desc *td, const struct plugin_cell *a,
+		       const struct plugin_cell *b)
+{
+	for (size_t c = 0; c < td->ncolumns; c++) {
+		if (td->columns[c].type != PSCOPE_COL_STRING)
+			continue;
+		if (!a[c].str || !b[c].str ? a[c].str != b[c].str : strcmp(a[c].str, b[c].str) != 0)
+			return false;
+	}
+	return true;
+}
+
+bool plugin_row_delta(const struct plugin_result *base, const struct plugin_result *cur,
+		      size_t table, size_t row, double *delta, bool *is_new)
+{
+	if (!base || !base->active || !cur->active || table >= cur->desc->ntables)
+		return false;
+	const struct pscope_table_desc *td = &cur->desc->tables[table];
+	size_t num = td->ncolumns;
+	for (size_t c = 0; c < td->ncolumns && num == td->ncolumns; c++)
+		if (td->columns[c].type == PSCOPE_COL_NUMBER)
+			num = c;
+	if (num == td->ncolumns)
+		return false;
+	const struct plugin_cell *mine = &cur->tables[table].cells[row * td->ncolumns];
+	const struct plugin_table *old = &base->tables[table];
+	/* Tables are small (groups, reasons): a linear scan is enough. */
+	for (size_t r = 0; r < old->nrows; r++) {
+		const struct plugin_cell *theirs = &old->cells[r * td->ncolumns];
+		if (rows_match(td, mine, theirs)) {
+			*delta = mine[num].num - theirs[num].num;
+			*is_new = false;
+			return true;
+		}
+	}
+	*delta = mine[num].num;
+	*is_new = true;
+	return true;
 }
 
 void plugins_extract(const struct sample *s, double *values)

@@ -117,6 +117,24 @@ void plugins_detach(struct plugin_watch *w);
  * sample of the watch's target).  Adds their CPU time to s->cost_ms. */
 void plugins_sample(struct plugin_watch *w, struct sample *s);
 
+/* Set (on) or clear the mark of a target's plugins: later samples carry
+ * the results at the mark, or at attach without one, as plugins_base, so
+ * that table rows can say how they changed.  Call between samples. */
+void plugins_mark(struct plugin_watch *w, bool on);
+
+/* The result of plugin desc in rs, or NULL. */
+const struct plugin_result *plugin_results_find(const struct plugin_results *rs,
+						const struct pscope_plugin *desc);
+
+/* How row `row` of table `table` of cur changed since base (the same
+ * plugin's result at the mark or at attach): rows are the same when their
+ * string cells are; the value compared is the row's first number column
+ * (a count, say, so a group of goroutines that keeps growing shows it).
+ * False when the table has no number column or base is NULL or not
+ * active; else *delta, and *is_new when base had no such row. */
+bool plugin_row_delta(const struct plugin_result *base, const struct plugin_result *cur,
+		      size_t table, size_t row, double *delta, bool *is_new);
+
 /* Write the plugin metrics of s into values, a history row (the built-in
  * series come first; see metrics.h).  Series without a value are left. */
 void plugins_extract(const struct sample *s, double *values);

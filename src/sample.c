@@ -114,6 +114,7 @@ void sample_free(struct sample *s)
 	map_table_unref(s->maps);
 	stack_snapshot_unref(s->stacks);
 	stack_snapshot_unref(s->stacks_base);
+	plugin_results_unref(s->plugins_base);
 	plugin_results_unref(s->plugins);
 	memset(s, 0, sizeof(*s));
 }

@@ -155,6 +155,9 @@ struct sample {
 	struct fd_table *fds;     /* shared; NULL when unreadable */
 	struct map_table *maps;   /* shared; NULL unless the smaps tier ran */
 	struct plugin_results *plugins; /* shared; NULL without plugins (plugins.h) */
+	struct plugin_results *plugins_base; /* shared: the results at the mark, or
+	                              at attach, that table rows compare with */
+	bool plugins_since_mark;  /* plugins_base is the mark's */
 	struct stack_snapshot *stacks;  /* shared; NULL unless stacks were captured */
 	struct stack_snapshot *stacks_base; /* shared: what stacks is compared with, the
 	                          first capture or the one at the mark; may be stacks */

@@ -26,6 +26,7 @@ struct plugins_pane {
 	const struct pscope_plugin *cols_for;
 	size_t cols_table;
 	struct table_col *cols;            /* built from the plugin's columns */
+	int change_col;                    /* where CHANGE is, or -1 */
 };
 
 static void init(struct pane *p)
@@ -133,24 +134,30 @@ static void set_columns(struct plugins_pane *pp, struct table *t, const struct p
 		return;
 	table_free(t);
 	free(pp->cols);
-	pp->cols = xcalloc(td->ncolumns ? td->ncolumns : 1, sizeof(*pp->cols));
+	/* After the first number column (a count), its CHANGE since the mark:
+	 * the group that keeps growing is the leak. */
+	pp->cols = xcalloc(td->ncolumns + 1, sizeof(*pp->cols));
+	pp->change_col = -1;
+	size_t n = 0;
+	int sort = -1;
 	for (size_t c = 0; c < td->ncolumns; c++) {
 		bool num = td->columns[c].type == PSCOPE_COL_NUMBER;
 		size_t w = strlen(td->columns[c].name) + 2;
-		pp->cols[c] = (struct table_col){ td->columns[c].name, num ? (int)(w > 10 ? w : 10) : 28,
-						  num, num };
+		pp->cols[n++] = (struct table_col){ td->columns[c].name, num ? (int)(w > 10 ? w : 10) : 28,
+						    num, num };
+		if (num && pp->change_col < 0) {
+			sort = (int)n - 1;
+			pp->change_col = (int)n;
+			pp->cols[n++] = (struct table_col){ "CHANGE", 9, true, true };
+		}
 	}
-	/* Numbers first in a plugin's table are counts: largest first. */
-	int sort = td->ncolumns && td->columns[0].type == PSCOPE_COL_NUMBER ? 0 : -1;
-	for (size_t c = 0; sort < 0 && c < td->ncolumns; c++)
-		if (td->columns[c].type == PSCOPE_COL_NUMBER)
-			sort = (int)c;
-	table_init(t, pp->cols, td->ncolumns, sort, true);
+	table_init(t, pp->cols, n, sort, true);
 	pp->cols_for = pp->tab;
 	pp->cols_table = pp->table;
 }
 
-static void update_table(struct plugins_pane *pp, struct table *t, const struct plugin_result *r)
+static void update_table(struct plugins_pane *pp, struct table *t, const struct plugin_result *r,
+			 const struct plugin_result *base)
 {
 	if (!r || r->desc->ntables == 0) {
 		table_begin(t);
@@ -158,12 +165,16 @@ static void update_table(struct plugins_pane *pp, struct table *t, const struct 
 		return;
 	}
 	const struct pscope_table_desc *td = &r->desc->tables[pp->table % r->desc->ntables];
-	const struct plugin_table *pt = &r->tables[pp->table % r->desc->ntables];
+	size_t tab = pp->table % r->desc->ntables;
+	const struct plugin_table *pt = &r->tables[tab];
 	set_columns(pp, t, td);
 	char b[64];
 	table_begin(t);
 	for (size_t row = 0; row < pt->nrows; row++) {
-		table_add(t, row, ROLE_NORMAL);
+		double delta = NAN;
+		bool is_new = false;
+		bool known = plugin_row_delta(base, r, tab, row, &delta, &is_new);
+		table_add(t, row, is_new ? ROLE_NEW : known && delta > 0 ? ROLE_GROW : ROLE_NORMAL);
 		for (size_t c = 0; c < td->ncolumns; c++) {
 			const struct plugin_cell *cell = &pt->cells[row * td->ncolumns + c];
 			if (td->columns[c].type == PSCOPE_COL_NUMBER) {
@@ -171,6 +182,13 @@ static void update_table(struct plugins_pane *pp, struct table *t, const struct 
 				table_cell(t, b, cell->num);
 			} else {
 				table_cell_raw(t, cell->str ? cell->str : "?", NAN);
+			}
+			if ((int)c + 1 == pp->change_col) {
+				if (is_new)
+					snprintf(b, sizeof(b), "new");
+				else
+					format_unit_delta(delta, td->columns[c].unit, b, sizeof(b));
+				table_cell(t, known ? b : "", delta);
 			}
 		}
 	}
@@ -182,7 +200,8 @@ static void update(struct ui *ui, struct pane *p)
 	struct plugins_pane *pp = p->priv;
 	const struct plugin_result *r = shown(ui, pp);
 	update_metrics(ui, &p->tables[0], r);
-	update_table(pp, &p->tables[1], r);
+	update_table(pp, &p->tables[1], r,
+		     r ? plugin_results_find(ui_target(ui)->plugins_base, r->desc) : NULL);
 }
 
 static void draw_tabs(struct ui *ui, struct plugins_pane *pp, int y, int x, int w)

@@ -243,10 +243,11 @@ bool table_search(struct table *t, const char *text, int dir)
 	return false;
 }
 
-/* Column widths for w columns: fixed widths, the last takes the rest. */
+/* Column widths for w columns: fixed widths; the last takes the rest
+ * unless it is a right-aligned number, which would then float far away. */
 static int col_width(const struct table *t, size_t c, int x0, int w)
 {
-	if (c + 1 == t->ncols)
+	if (c + 1 == t->ncols && !t->cols[c].right)
 		return w - x0;
 	int cw = t->cols[c].width;
 	return x0 + cw > w ? w - x0 : cw;

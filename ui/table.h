@@ -19,7 +19,7 @@
 
 struct table_col {
 	const char *title;
-	int width;        /* columns; the last column takes what is left */
+	int width;        /* columns; a last text column takes what is left */
 	bool right;       /* right-aligned (numbers) */
 	bool numeric;     /* sorts by the cell's number */
 };

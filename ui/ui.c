@@ -23,6 +23,7 @@
 #include "layout.h"
 #include "metrics.h"
 #include "picker.h"
+#include "plugins.h"
 #include "term.h"
 #include "ui_state.h"
 #include "util.h"
@@ -453,6 +454,10 @@ static void set_mark(struct ui *ui, bool on)
 			map_table_unref(t->map_base);
 			t->map_base = map_table_ref(w->last.maps);
 		}
+		if (w->samples && w->last.plugins) {
+			plugin_results_unref(t->plugins_base);
+			t->plugins_base = plugin_results_ref(w->last.plugins);
+		}
 	}
 	pane_stacks_mark(ui, on);
 	snprintf(ui->status, sizeof(ui->status), "%s", on ? "mark set: deltas now count from here"
@@ -469,6 +474,8 @@ static void take_baselines(struct ui *ui)
 			t->fd_base = fd_table_ref(w->last.fds);
 		if (!t->map_base && w->samples && w->last.maps)
 			t->map_base = map_table_ref(w->last.maps);
+		if (!t->plugins_base && w->samples && w->last.plugins)
+			t->plugins_base = plugin_results_ref(w->last.plugins);
 	}
 }
 
@@ -809,6 +816,7 @@ int ui_run(struct session *s, const struct ui_options *o, char *err, size_t errl
 	for (size_t i = 0; i < s->count; i++) {
 		fd_table_unref(ui.targets[i].fd_base);
 		map_table_unref(ui.targets[i].map_base);
+		plugin_results_unref(ui.targets[i].plugins_base);
 	}
 	free(ui.targets);
 	if (sigfd >= 0)

@@ -50,6 +50,7 @@ struct pane {
 struct ui_target {
 	struct fd_table *fd_base;    /* at attach, or at the mark */
 	struct map_table *map_base;
+	struct plugin_results *plugins_base;
 };
 
 enum ui_mode { MODE_NORMAL, MODE_HELP, MODE_GRAPH, MODE_SEARCH, MODE_FILTER };

@@ -198,3 +198,42 @@ def go_plugin_other_go_versions(ctx):
             except Fail as e:
                 raise Fail("Go %s%s: %s" % (version, " stripped" if stripped else "", e))
             t.stop()
+
+
+@test
+def go_groups_grow_since_mark(ctx):
+    """After the mark, one more burst: each leaked group says it grew by
+    exactly its share of the burst, by_wait_reason's changes add up, and
+    the goroutine count's delta is the burst."""
+    t = go_target(ctx, "goleaky")
+    with streaming_pscope("--plugin-dir", go_plugin_dir(), "-b", "--json", "-d", 0.3,
+                          t.pid) as (proc, out):
+        check(out.readline(RUN_TIMEOUT) is not None, "no first record")
+        proc.send_signal(signal.SIGUSR1)       # the mark
+        for _ in range(5):                     # a record taken after the mark
+            rec = json.loads(out.readline(RUN_TIMEOUT) or "{}")
+            if dig(rec, "plugins.go.delta.since") == "mark":
+                break
+        check(dig(rec, "plugins.go.delta.since") == "mark", "the mark did not take")
+        os.kill(t.pid, signal.SIGUSR2)         # one more burst of each kind
+        after = t.next_truth()
+        burst = sum(GO_LEAKS[1:6:2])
+        go = None
+        for _ in range(40):
+            rec = json.loads(out.readline(RUN_TIMEOUT) or "{}")
+            go = dig(rec, "plugins.go")
+            if go.get("goroutines") == after["goroutines"]:
+                break
+        check(go.get("goroutines") == after["goroutines"], "pscope never saw the burst")
+        check(dig(go, "delta.goroutines") == burst,
+              "goroutines delta %s, the burst was %s" % (dig(go, "delta.goroutines"), burst))
+        deltas = {(g["state"], g["function"], g["creator"]): g.get("delta")
+                  for g in dig(go, "groups")}
+        share = dict(zip(["chan", "select", "sleep"], GO_LEAKS[1:6:2]))
+        for state, func, creator, key in GO_GROUPS:
+            check(deltas.get((state, func, creator)) == share[key],
+                  "group [%s] %s grew by %s since the mark, expected %s"
+                  % (state, func, deltas.get((state, func, creator)), share[key]))
+        reason_deltas = dig(go, "delta.by_wait_reason")
+        check(sum(v for v in reason_deltas.values()) == burst,
+              "by_wait_reason changes %s do not add up to %s" % (reason_deltas, burst))

@@ -346,6 +346,12 @@ def ui_plugins_pane(ctx):
         time.sleep(0.3)
     screen = tm.wait_for(lambda s: re.search(r"^goroutines\s+%d\s" % want, s, re.M),
                          "goroutines %d in the go tab" % want)
+    # Mark, then one more burst: the leaking group's CHANGE is the burst.
+    tm.keys("m")
+    os.kill(t.pid, signal.SIGUSR2)
+    t.next_truth()
+    tm.wait_for(lambda s: re.search(r"main\.leakChan\s+main\.burstChan\s+\d+\s+\+7\b", s),
+                "the chan-receive group's CHANGE to read +7 after a burst")
     tm.keys("T")
     tm.wait_for(lambda s: "by_wait_reason" in s or "groups" in s or "build" in s,
                 "T to show another of the plugin's tables")
