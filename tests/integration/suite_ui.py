@@ -4,6 +4,11 @@
 # wait polls the screen until a condition holds or a generous deadline
 # passes: a hang fails the test, and no assertion is about speed.
 
+import fcntl
+import pty
+import struct
+import termios
+
 UI_TIMEOUT = 15
 
 
@@ -424,3 +429,57 @@ def ui_stacks(ctx):
     tm.wait_text("--no-ptrace")
     tm.keys("r")
     tm.wait_text("stacks are off")
+
+
+def _pty_read(fd, seconds):
+    """Everything the terminal receives during `seconds`."""
+    data = b""
+    end = time.monotonic() + seconds
+    while True:
+        left = end - time.monotonic()
+        if left <= 0:
+            return data
+        r, _, _ = select.select([fd], [], [], left)
+        if not r:
+            return data
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
+@test
+def ui_quiet_when_nothing_changes(ctx):
+    """Redraws are flag-driven: paused, with no key pressed, pscope writes
+    nothing at all to the terminal; a key then redraws."""
+    t = start_truth(ctx)
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(PSCOPE, [PSCOPE, "-d", "0.2", str(t.pid)],
+                  dict(os.environ, TERM="xterm", LANG="C.UTF-8", LC_ALL="C.UTF-8"))
+    try:
+        fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+        check(b"Threads" in _pty_read(fd, 2), "the UI did not draw")
+        os.write(fd, b"p")
+        _pty_read(fd, 1)
+        quiet = _pty_read(fd, 2)
+        check(quiet == b"", "%d bytes written while paused and idle: %r" % (len(quiet), quiet[:80]))
+        os.write(fd, b"3")
+        check(b"Memory" in _pty_read(fd, 1), "a key did not redraw")
+    finally:
+        try:
+            os.write(fd, b"q")
+            _pty_read(fd, 1)
+        except OSError:
+            pass
+        for _ in range(50):
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                break
+            time.sleep(0.1)
+        else:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
