@@ -380,7 +380,10 @@ PSCOPE_PLUGIN_EXPORT const struct pscope_plugin pscope_plugin = {
 	.name = "cgroup",
 	.version = "1.0",
 	.description = "cgroup v2 limits, OOM kills, memory pressure and CPU throttling",
-	.interval_s = 0,
+	/* About fifteen small files a sample: as much as pscope's own sampling
+	 * of a small process.  Limits, OOM counts and PSI's 10-second averages
+	 * change slowly; every 2 s is enough. */
+	.interval_s = 2,
 	.metrics = metrics,
 	.nmetrics = M_COUNT,
 	.tables = tables,
