@@ -131,11 +131,6 @@ void term_close(void)
 	reset_len = 0;
 }
 
-bool term_is_open(void)
-{
-	return screen != NULL;
-}
-
 int term_attr(enum role r)
 {
 	return attrs[r];

@@ -26,7 +26,6 @@ enum role {
 /* 0, or -1 with a reason (not a terminal, unknown TERM). */
 int term_open(bool color, bool ascii, char *err, size_t errlen);
 void term_close(void);
-bool term_is_open(void);
 
 /* The attribute for a role, for attron/attrset. */
 int term_attr(enum role r);
