@@ -131,11 +131,6 @@ void term_close(void)
 	reset_len = 0;
 }
 
-int term_attr(enum role r)
-{
-	return attrs[r];
-}
-
 enum glyphs term_glyphs(void)
 {
 	return ascii_only ? GLYPHS_ASCII : GLYPHS_UTF8;

@@ -27,8 +27,6 @@ enum role {
 int term_open(bool color, bool ascii, char *err, size_t errlen);
 void term_close(void);
 
-/* The attribute for a role, for attron/attrset. */
-int term_attr(enum role r);
 enum glyphs term_glyphs(void);
 bool term_utf8(void);
 
