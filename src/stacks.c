@@ -707,9 +707,15 @@ static int capture_error(struct work *ws, size_t n, char *err, size_t errlen)
 	return -ESRCH;
 }
 
+void stacks_prepare(struct stacks_ctx *c)
+{
+	symbols_warm_begin(c->sym);
+}
+
 int stacks_capture(struct stacks_ctx *c, bool consistent, struct stack_snapshot **out,
 		   char *err, size_t errlen)
 {
+	symbols_warm_end(c->sym);
 	double t0 = util_now_mono(), captured_at = util_now_real();
 
 	release_stragglers(c);

@@ -89,6 +89,13 @@ struct stacks_ctx;
 int stacks_open(pid_t pid, struct stacks_ctx **out, char *err, size_t errlen);
 void stacks_close(struct stacks_ctx *c);
 
+/* Start the one-time costly part of naming frames (the C library's debug
+ * info) on another thread, so it overlaps with whatever the caller does
+ * next (reading /proc for the first sample, say).  Stops nothing.  The
+ * next stacks_capture() waits for it before stopping any thread: a thread
+ * stopped while another one of ours takes the CPU stays stopped longer. */
+void stacks_prepare(struct stacks_ctx *c);
+
 /* Capture every thread listed in /proc/PID/task now (threads born during
  * the capture are missed).  Per-thread failures are in the snapshot; the
  * whole capture fails (and *out is untouched) when no thread could be

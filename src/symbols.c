@@ -15,6 +15,8 @@
 
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,6 +98,9 @@ struct symbols {
 	size_t strs_cap;         /* power of two */
 	size_t strs_n;
 	struct arena_block *arena;
+
+	pthread_t warmer;
+	bool warming, warmed;
 };
 
 static uint64_t symbols_hash_pc(uint64_t pc, bool return_address)
@@ -609,10 +614,65 @@ int symbols_open(pid_t pid, struct symbols **out, char *err, size_t errlen)
 	return 0;
 }
 
+/* Only the C library: nearly every stack ends in it (a blocked thread
+ * waits in one of its functions), and its debug info is the big one. */
+static bool symbols_worth_warming(const char *path)
+{
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	return strncmp(base, "libc.so", 7) == 0 || strncmp(base, "libc-", 5) == 0 ||
+	       strncmp(base, "libpthread", 10) == 0;
+}
+
+static int symbols_warm_module(Dwfl_Module *mod, void **userdata, const char *name,
+			       Dwarf_Addr start, void *arg)
+{
+	(void)userdata;
+	(void)start;
+	(void)arg;
+	if (!name || !symbols_worth_warming(name))
+		return DWARF_CB_OK;
+	const struct sym_table *t = symbols_module_table(mod);
+	/* Any line lookup makes libdw decompress all of the module's debug
+	 * sections: one function's address is enough. */
+	if (t->globals.nsized)
+		dwfl_module_getsrc(mod, t->globals.sized[t->globals.nsized / 2].start);
+	return DWARF_CB_OK;
+}
+
+static void *symbols_warm_main(void *arg)
+{
+	struct symbols *s = arg;
+	dwfl_getmodules(s->dwfl, symbols_warm_module, s, 0);
+	return NULL;
+}
+
+void symbols_warm_begin(struct symbols *s)
+{
+	if (!s || s->warmed)
+		return;
+	s->warmed = true;
+	/* A signal meant for pscope must not land on this thread. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	s->warming = pthread_create(&s->warmer, NULL, symbols_warm_main, s) == 0;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+void symbols_warm_end(struct symbols *s)
+{
+	if (s && s->warming) {
+		pthread_join(s->warmer, NULL);
+		s->warming = false;
+	}
+}
+
 void symbols_close(struct symbols *s)
 {
 	if (!s)
 		return;
+	symbols_warm_end(s);
 	if (s->dwfl) {
 		dwfl_getmodules(s->dwfl, symbols_module_free, NULL, 0);
 		dwfl_end(s->dwfl);

@@ -37,6 +37,15 @@ void symbols_close(struct symbols *s);
  * modules still mapped at the same place are kept. */
 int symbols_refresh(struct symbols *s);
 
+/* The first file:line lookup in the C library decompresses its separate
+ * debug info (libc6-dbg): 80 ms and more, once per target.
+ * symbols_warm_begin() starts that on a thread of its own (all signals
+ * blocked), to overlap with other work; symbols_warm_end() waits for it.
+ * Between the two, no other function of this module may be called.  Only
+ * the first call does anything. */
+void symbols_warm_begin(struct symbols *s);
+void symbols_warm_end(struct symbols *s);
+
 /* Look up pc.  `return_address` is true for every frame but the innermost:
  * the call instruction is then at pc - 1, which is what file:line and the
  * function must describe (a call can be the last instruction of a function).

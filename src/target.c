@@ -251,6 +251,12 @@ int target_open(pid_t pid, const struct target_options *o, const struct perm_con
 	 * and start_brk hidden from us fall back to the maps tier. */
 	int64_t kb;
 	t->procmap_query_ok = t->start_brk && query_heap(t, t->start_brk, &kb) == 0;
+	/* Stacks asked for: prepare their names while the first sample reads
+	 * /proc.  A failure here is reported by the first capture. */
+	char serr[160];
+	if (t->opt.stacks && !t->opt.no_ptrace && !t->kernel_thread &&
+	    stacks_open(pid, &t->stacks, serr, sizeof(serr)) == 0)
+		stacks_prepare(t->stacks);
 	*out = t;
 	return 0;
 }
