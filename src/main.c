@@ -31,16 +31,25 @@ static int usage_error(const char *msg)
 	return EXIT_USAGE;
 }
 
+/* An attach failure: on stderr, and the first one kept for the UI, whose
+ * screen would otherwise hide it until exit. */
+static void attach_failed(const char *msg, char *first, size_t firstlen)
+{
+	fprintf(stderr, "pscope: %s\n", msg);
+	if (!first[0])
+		snprintf(first, firstlen, "%s", msg);
+}
+
 /* Attach to every PID and name; returns false when something asked for
  * could not be attached (the run is then at best partial). */
-static bool attach_all(struct session *s, const struct options *o)
+static bool attach_all(struct session *s, const struct options *o, char *first, size_t firstlen)
 {
 	char err[256];
 	bool all = true;
 
 	for (size_t i = 0; i < o->npids; i++) {
 		if (session_add(s, o->pids[i], err, sizeof(err)) < 0) {
-			fprintf(stderr, "pscope: %s\n", err);
+			attach_failed(err, first, firstlen);
 			all = false;
 		}
 	}
@@ -49,7 +58,8 @@ static bool attach_all(struct session *s, const struct options *o)
 		size_t n;
 		int rc = procfind_by_name(o->names[i], &pids, &n);
 		if (rc < 0 || n == 0) {
-			fprintf(stderr, "pscope: no process named '%s'\n", o->names[i]);
+			snprintf(err, sizeof(err), "no process named '%s'", o->names[i]);
+			attach_failed(err, first, firstlen);
 			all = false;
 			if (rc == 0)
 				free(pids);
@@ -63,7 +73,7 @@ static bool attach_all(struct session *s, const struct options *o)
 		}
 		for (size_t k = 0; k < n; k++) {
 			if (session_add(s, pids[k], err, sizeof(err)) < 0) {
-				fprintf(stderr, "pscope: %s\n", err);
+				attach_failed(err, first, firstlen);
 				all = false;
 			}
 		}
@@ -253,7 +263,7 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return usage_error("no process given: pass -p PID, a PID or a process name");
 	}
-	struct ui_options uo;
+	struct ui_options uo = { 0 };
 	if (!o.batch && ui_settings(&o, &uo, err, sizeof(err)) < 0) {
 		options_free(&o);
 		return usage_error(err);
@@ -280,7 +290,9 @@ int main(int argc, char **argv)
 		report_refused(&plugins);
 		s.plugins = &plugins;
 	}
-	bool all = attach_all(&s, &o);
+	char first_err[256] = "";
+	bool all = attach_all(&s, &o, first_err, sizeof(first_err));
+	uo.notice = first_err;
 	int status;
 	if (s.count == 0 && (o.batch || o.npids || o.nnames))
 		status = EXIT_NOTHING;

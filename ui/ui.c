@@ -789,6 +789,10 @@ int ui_run(struct session *s, const struct ui_options *o, char *err, size_t errl
 		return err[0] ? -1 : 0;
 	}
 	ui.targets = xcalloc(s->count, sizeof(*ui.targets));
+	if (o->notice && o->notice[0]) {
+		snprintf(ui.status, sizeof(ui.status), "%s", o->notice);
+		ui.status_at = util_now_mono() + 5;   /* stays a while longer */
+	}
 	for (int i = 0; i < PANE_COUNT; i++) {
 		ui.panes[i].cls = pane_classes[i];
 		pane_classes[i]->init(&ui.panes[i]);

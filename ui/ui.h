@@ -25,6 +25,7 @@ struct ui_options {
 	bool periodic_stacks;     /* start with periodic capture on (--stacks) */
 	bool no_ptrace;           /* never stop the target: no stacks */
 	bool consistent;          /* stacks: stop all threads together */
+	const char *notice;       /* shown at the bottom at start (an attach error) */
 };
 
 /* 0 on a normal exit; -1 with a one-line reason when the terminal could

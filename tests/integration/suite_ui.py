@@ -483,3 +483,13 @@ def ui_quiet_when_nothing_changes(ctx):
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         os.close(fd)
+
+
+@test
+def ui_attach_error_shown(ctx):
+    """A PID among several that cannot be attached: the UI opens on the
+    others and says why on its bottom line."""
+    t = start_truth(ctx)
+    gone = reaped_pid()
+    tm = start_ui(ctx, 120, 30, "-p", "%d,%d" % (t.pid, gone))
+    tm.wait_text("no such process: %d" % gone)
