@@ -3,46 +3,40 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "batch.h"
 #include "format.h"
 
-static const char *const units = "KMGTPE";
-
-/* Three significant digits at most, so every size fits six columns. */
-static void scaled(double v, char *buf, size_t size, const char *sfx, double base,
-		   const char *unit_chars, int start)
+/* A count of 10,000 and more with three significant digits and a decimal
+ * unit ("12.3k", "4.50M"), so that it fits six columns. */
+static void count_scaled(double v, char *buf, size_t size)
 {
-	int u = start;
-	double a = fabs(v);
-	while (a >= 999.5 && unit_chars[u + 1]) {
-		a /= base;
-		v /= base;
+	static const char units[] = " kMGTPE";
+	int u = 0;
+	while (fabs(v) >= 999.5 && units[u + 1]) {
+		v /= 1000;
 		u++;
 	}
-	char unit[2] = { unit_chars[u], 0 };
-	if (unit[0] == ' ')
-		unit[0] = 0;
-	if (a < 9.995 && u != start)
-		snprintf(buf, size, "%.2f%s%s", v, unit, sfx);
-	else if (a < 99.95 && u != start)
-		snprintf(buf, size, "%.1f%s%s", v, unit, sfx);
+	if (fabs(v) < 9.995)
+		snprintf(buf, size, "%.2f%c", v, units[u]);
+	else if (fabs(v) < 99.95)
+		snprintf(buf, size, "%.1f%c", v, units[u]);
 	else
-		snprintf(buf, size, "%.0f%s%s", v, unit, sfx);
+		snprintf(buf, size, "%.0f%c", v, units[u]);
 }
 
+/* Sizes look the same here as in the batch writers' text. */
 char *format_kb(double kb, char *buf, size_t size)
 {
 	if (isnan(kb))
 		snprintf(buf, size, "n/a");
 	else
-		scaled(kb, buf, size, "", 1024, units, 0);
+		batch_format_kb(kb, buf, size);
 	return buf;
 }
 
 static char *with_sign(double v, char *buf, size_t size, char *(*fmt)(double, char *, size_t))
 {
-	if (isnan(v) || v == 0)
-		return fmt(v, buf, size);
-	if (size < 2)
+	if (isnan(v) || v == 0 || size < 2)
 		return fmt(v, buf, size);
 	buf[0] = v < 0 ? '-' : '+';
 	fmt(fabs(v), buf + 1, size - 1);
@@ -61,7 +55,7 @@ char *format_count(double n, char *buf, size_t size)
 	else if (fabs(n) < 9999.5)
 		snprintf(buf, size, "%.0f", n);
 	else
-		scaled(n, buf, size, "", 1000, " kMGTPE", 0);
+		count_scaled(n, buf, size);
 	return buf;
 }
 

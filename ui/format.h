@@ -12,7 +12,7 @@
 /* Glyph set for graphs: Unicode blocks/braille, or plain ASCII. */
 enum glyphs { GLYPHS_UTF8, GLYPHS_ASCII };
 
-/* "812K", "12.3M", "1.21G"; at most 6 columns. */
+/* "812K", "12.3M", "1.2G" (batch_format_kb's rules); at most 6 columns. */
 char *format_kb(double kb, char *buf, size_t size);
 /* Like format_kb with an explicit sign: "+12.3M", "-512K", "0". */
 char *format_kb_delta(double kb, char *buf, size_t size);

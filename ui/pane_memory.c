@@ -14,6 +14,7 @@
 #include "format.h"
 #include "metrics.h"
 #include "ui_state.h"
+#include "util.h"
 
 static const enum metric rows[] = {
 	M_RSS_KB, M_PSS_KB, M_ANON_KB, M_FILE_KB, M_SHMEM_KB, M_HEAP_KB, M_SWAP_KB,
@@ -41,14 +42,7 @@ static void init(struct pane *p)
 	table_init(&p->tables[0], series_cols, sizeof(series_cols) / sizeof(series_cols[0]), -1, false);
 	table_init(&p->tables[1], map_cols, sizeof(map_cols) / sizeof(map_cols[0]), 3, true);
 	p->ntables = 2;
-	p->priv = calloc(1, sizeof(struct memory_pane));
-}
-
-static void fini(struct pane *p)
-{
-	free(p->priv);
-	table_free(&p->tables[0]);
-	table_free(&p->tables[1]);
+	p->priv = xcalloc(1, sizeof(struct memory_pane));
 }
 
 static void update_series(struct ui *ui, struct table *t)
@@ -126,12 +120,7 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 	if (wt->samples && !sample_readable(s, PART_MEMORY))
 		snprintf(note, sizeof(note), "memory unreadable: %.100s", s->why[PART_MEMORY]);
 	ui_draw_title(y, x, w, "Memory", note);
-	int top_h = NROWS + 1;
-	if (top_h > (h - 1) / 2)
-		top_h = (h - 1) / 2;
-	table_draw(&p->tables[0], y + 1, x, top_h, w, p->focus == 0);
 
-	int my = y + 1 + top_h, mh = y + h - my;
 	const struct map_table *mt = wt->samples ? s->maps : NULL;
 	if (mt) {
 		char ago[32];
@@ -143,25 +132,15 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 	} else {
 		snprintf(note, sizeof(note), "first read of smaps pending");
 	}
-	ui_draw_title(my, x, w, "Mappings", note);
-	table_draw(&p->tables[1], my + 1, x, mh - 1, w, p->focus == 1);
-}
-
-static long series(struct ui *ui, struct pane *p)
-{
-	(void)ui;
-	uint64_t key;
-	if (p->focus == 0 && table_selected_key(&p->tables[0], &key))
-		return (long)key;
-	return M_RSS_KB;
+	ui_draw_split(p, y + 1, x, h - 1, w, "Mappings", note);
 }
 
 const struct pane_class pane_memory = {
 	.name = "Memory",
 	.keys = "Left/Right table",
 	.init = init,
-	.free = fini,
 	.update = update,
 	.draw = draw,
-	.series = series,
+	.rows_are_series = true,
+	.default_series = M_RSS_KB,
 };

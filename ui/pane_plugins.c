@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "format.h"
+#include "metrics.h"
 #include "plugins.h"
 #include "ui_state.h"
 #include "util.h"
@@ -41,9 +42,6 @@ static void fini(struct pane *p)
 {
 	struct plugins_pane *pp = p->priv;
 	free(pp->cols);
-	free(pp);
-	table_free(&p->tables[0]);
-	table_free(&p->tables[1]);
 }
 
 static const struct plugin_results *results(struct ui *ui)
@@ -262,19 +260,14 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 		y++;
 		h--;
 	}
-	int top = (int)r->desc->nmetrics + 1;
-	if (r->desc->ntables && top > h / 2)
-		top = h / 2;
-	if (!r->desc->ntables)
-		top = h;
-	table_draw(&p->tables[0], y, x, top, w, p->focus == 0);
-	if (!r->desc->ntables || h - top < 3)
+	if (!r->desc->ntables) {
+		table_draw(&p->tables[0], y, x, h, w, p->focus == 0);
 		return;
+	}
 	const struct pscope_table_desc *td = &r->desc->tables[pp->table % r->desc->ntables];
 	char title[200];
 	snprintf(title, sizeof(title), "%s: %s", td->name, td->description ? td->description : "");
-	ui_draw_title(y + top, x, w, title, r->desc->ntables > 1 ? "T: next table" : "");
-	table_draw(&p->tables[1], y + top + 1, x, h - top - 1, w, p->focus == 1);
+	ui_draw_split(p, y, x, h, w, title, r->desc->ntables > 1 ? "T: next table" : "");
 }
 
 static bool key(struct ui *ui, struct pane *p, int k)
@@ -308,15 +301,6 @@ static bool key(struct ui *ui, struct pane *p, int k)
 	return false;
 }
 
-static long series(struct ui *ui, struct pane *p)
-{
-	(void)ui;
-	uint64_t k;
-	if (p->focus == 0 && table_selected_key(&p->tables[0], &k))
-		return (long)k;
-	return -1;
-}
-
 const struct pane_class pane_plugins = {
 	.name = "Plugins",
 	.keys = "t plugin  T table",
@@ -325,5 +309,6 @@ const struct pane_class pane_plugins = {
 	.update = update,
 	.draw = draw,
 	.key = key,
-	.series = series,
+	.rows_are_series = true,
+	.default_series = M_RSS_KB,
 };

@@ -13,6 +13,7 @@
 #include "format.h"
 #include "metrics.h"
 #include "ui_state.h"
+#include "util.h"
 
 static const struct table_col sum_cols[] = {
 	{ "KIND", 17, false, false }, { "NOW", 8, true, true }, { "CHANGE", 8, true, true },
@@ -26,6 +27,7 @@ static const struct table_col fd_cols[] = {
 
 struct resources_pane {
 	const struct fd_table *shown, *base;
+	size_t fresh;                 /* rows new since the baseline */
 };
 
 static void init(struct pane *p)
@@ -35,41 +37,28 @@ static void init(struct pane *p)
 	table_init(&p->tables[1], fd_cols, sizeof(fd_cols) / sizeof(fd_cols[0]), 0, true);
 	p->ntables = 2;
 	p->focus = 1;
-	p->priv = calloc(1, sizeof(struct resources_pane));
+	p->priv = xcalloc(1, sizeof(struct resources_pane));
 }
 
-static void fini(struct pane *p)
-{
-	free(p->priv);
-	table_free(&p->tables[0]);
-	table_free(&p->tables[1]);
-}
-
-/* Kinds and states that have ever been non-zero in the history: a row
+/* Kinds and states the target has ever had (ui_target.seen_nonzero): a row
  * appears when the first one opens and stays, so a count falling to 0
  * stays visible. */
-static bool ever_nonzero(struct history *h, size_t m)
+static bool ever_nonzero(struct ui *ui, long m)
 {
-	for (size_t i = 0; i < h->len; i++) {
-		double v = history_value_at(h, m, i);
-		if (!isnan(v) && v != 0)
-			return true;
-	}
-	return false;
+	return ui_target(ui)->seen_nonzero & (UINT64_C(1) << m);
 }
 
 static void update_summary(struct ui *ui, struct table *t)
 {
-	struct history *h = &ui_watch(ui)->hist;
 	char label[48];
 	table_begin(t);
 	ui_series_row(ui, t, M_FDS, "all fds");
 	for (int k = 0; k < FD_KIND_COUNT; k++)
-		if (ever_nonzero(h, (size_t)(M_FD_KIND0 + k)))
+		if (ever_nonzero(ui, M_FD_KIND0 + k))
 			ui_series_row(ui, t, M_FD_KIND0 + k, fd_kind_name((enum fd_kind)k));
 	ui_series_row(ui, t, M_SOCKETS, "sockets");
 	for (int st = 1; st < TCP_STATE_COUNT; st++) {
-		if (!ever_nonzero(h, (size_t)(M_TCP_STATE0 + st - 1)))
+		if (!ever_nonzero(ui, M_TCP_STATE0 + st - 1))
 			continue;
 		snprintf(label, sizeof(label), "tcp %s", tcp_state_name(st));
 		ui_series_row(ui, t, M_TCP_STATE0 + st - 1, label);
@@ -107,11 +96,13 @@ static void update_fds(struct ui *ui, struct pane *p)
 		return;
 	rp->shown = ft;
 	rp->base = base;
+	rp->fresh = 0;
 	char b[320];
 	table_begin(t);
 	for (size_t i = 0; ft && i < ft->count; i++) {
 		const struct fd_entry *e = &ft->list[i];
 		bool is_new = base && base != ft && !in_base(base, e);
+		rp->fresh += is_new;
 		table_add(t, (uint64_t)e->fd, is_new ? ROLE_NEW : ROLE_NORMAL);
 		table_cell(t, is_new ? "+" : "", is_new);
 		snprintf(b, sizeof(b), "%d", e->fd);
@@ -145,6 +136,7 @@ static void update(struct ui *ui, struct pane *p)
 
 static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 {
+	struct resources_pane *rp = p->priv;
 	struct watch *wt = ui_watch(ui);
 	const struct sample *s = &wt->last;
 	char note[200] = "";
@@ -153,39 +145,20 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 	else if (wt->samples && s->fds && s->fds->sock_note[0])
 		snprintf(note, sizeof(note), "%.150s", s->fds->sock_note);
 	ui_draw_title(y, x, w, "Resources", note);
-	int top_h = (int)p->tables[0].nrows + 1;
-	if (top_h > (h - 1) / 2)
-		top_h = (h - 1) / 2;
-	table_draw(&p->tables[0], y + 1, x, top_h, w, p->focus == 0);
-	int fy = y + 1 + top_h, fh = y + h - fy;
 	const struct fd_table *ft = wt->samples ? s->fds : NULL;
 	note[0] = 0;
-	if (ft) {
-		size_t fresh = 0;
-		for (size_t i = 0; i < p->tables[1].nrows; i++)
-			fresh += p->tables[1].rows[i].role == ROLE_NEW;
-		snprintf(note, sizeof(note), "%zu open, %zu new since %s", ft->count, fresh,
+	if (ft)
+		snprintf(note, sizeof(note), "%zu open, %zu new since %s", ft->count, rp->fresh,
 			 history_has_mark(&wt->hist) ? "the mark" : "attach");
-	}
-	ui_draw_title(fy, x, w, "Open files", note);
-	table_draw(&p->tables[1], fy + 1, x, fh - 1, w, p->focus == 1);
-}
-
-static long series(struct ui *ui, struct pane *p)
-{
-	(void)ui;
-	uint64_t key;
-	if (p->focus == 0 && table_selected_key(&p->tables[0], &key))
-		return (long)key;
-	return M_FDS;
+	ui_draw_split(p, y + 1, x, h - 1, w, "Open files", note);
 }
 
 const struct pane_class pane_resources = {
 	.name = "Resources",
 	.keys = "Left/Right table",
 	.init = init,
-	.free = fini,
 	.update = update,
 	.draw = draw,
-	.series = series,
+	.rows_are_series = true,
+	.default_series = M_FDS,
 };

@@ -39,8 +39,6 @@ static void fini(struct pane *p)
 {
 	struct stacks_pane *sp = p->priv;
 	stack_snapshot_unref(sp->mark);
-	free(sp);
-	table_free(&p->tables[0]);
 }
 
 /* The innermost frame that names a function outside the C library's
@@ -189,13 +187,6 @@ void pane_stacks_mark(struct ui *ui, bool on)
 	sp->shown = NULL;
 }
 
-static long series(struct ui *ui, struct pane *p)
-{
-	(void)ui;
-	(void)p;
-	return M_THREADS;
-}
-
 const struct pane_class pane_stacks = {
 	.name = "Stacks",
 	.keys = "r capture  S periodic  Enter expand",
@@ -204,5 +195,5 @@ const struct pane_class pane_stacks = {
 	.update = update,
 	.draw = draw,
 	.key = key,
-	.series = series,
+	.default_series = M_THREADS,
 };

@@ -22,11 +22,6 @@ static void init(struct pane *p)
 	p->ntables = 1;
 }
 
-static void fini(struct pane *p)
-{
-	table_free(&p->tables[0]);
-}
-
 static void update(struct ui *ui, struct pane *p)
 {
 	struct table *t = &p->tables[0];
@@ -79,19 +74,11 @@ static void draw(struct ui *ui, struct pane *p, int y, int x, int h, int w)
 		stack_view_draw_thread(ui, (pid_t)tid, y + h - stack_h, x, stack_h, w);
 }
 
-static long series(struct ui *ui, struct pane *p)
-{
-	(void)ui;
-	(void)p;
-	return M_THREADS;
-}
-
 const struct pane_class pane_threads = {
 	.name = "Threads",
 	.keys = "r stacks",
 	.init = init,
-	.free = fini,
 	.update = update,
 	.draw = draw,
-	.series = series,
+	.default_series = M_THREADS,
 };

@@ -24,6 +24,7 @@
 #include "metrics.h"
 #include "picker.h"
 #include "plugins.h"
+#include "sanitize.h"
 #include "term.h"
 #include "ui_state.h"
 #include "util.h"
@@ -41,6 +42,9 @@ static const struct { enum metric m; const char *label; } vitals[] = {
 	{ M_CPU_PCT, "CPU" },
 };
 enum { NVITALS = sizeof(vitals) / sizeof(vitals[0]) };
+
+/* ui_target.seen_nonzero has one bit per built-in series. */
+_Static_assert(M_BUILTIN_COUNT <= 64, "too many built-in series for seen_nonzero");
 
 static const double delays[] = { 0.25, 0.5, 1, 2, 3, 5, 10, 30, 60 };
 
@@ -67,7 +71,7 @@ void ui_series_text(struct ui *ui, long series, char *val, char *delta, char *ra
 	struct history *h = &ui_watch(ui)->hist;
 	bool kb = ui_series_is_kb(ui, series);
 	bool pct = series == M_CPU_PCT;
-	double v = h->len ? history_last(h, (size_t)series) : NAN;
+	double v = history_last(h, (size_t)series);
 	double d = history_delta(h, (size_t)series);
 	double r = history_slope_per_min(h, (size_t)series, ui->s->window_s);
 	if (pct) {
@@ -102,7 +106,7 @@ void ui_series_row(struct ui *ui, struct table *t, long series, const char *labe
 	table_add(t, (uint64_t)series, isnan(d) || d <= 0 ? ROLE_NORMAL : ROLE_GROW);
 	table_cell(t, label, NAN);
 	ui_series_text(ui, series, val, delta, rate, sizeof(val));
-	table_cell(t, val, h->len ? history_last(h, (size_t)series) : NAN);
+	table_cell(t, val, history_last(h, (size_t)series));
 	table_cell(t, delta, d);
 	table_cell(t, rate, history_slope_per_min(h, (size_t)series, ui->s->window_s));
 	size_t n = h->len < 64 ? h->len : 64;
@@ -110,14 +114,29 @@ void ui_series_row(struct ui *ui, struct table *t, long series, const char *labe
 	table_cell(t, format_sparkline(v, n, 64, term_glyphs(), spark, sizeof(spark)), NAN);
 }
 
+void ui_draw_split(struct pane *p, int y, int x, int h, int w, const char *lower_title,
+		   const char *lower_note)
+{
+	int top_h = (int)p->tables[0].nview + 1;
+	if (top_h > h / 2)
+		top_h = h / 2;
+	table_draw(&p->tables[0], y, x, top_h, w, p->focus == 0);
+	ui_draw_title(y + top_h, x, w, lower_title, lower_note);
+	table_draw(&p->tables[1], y + top_h + 1, x, h - top_h - 1, w, p->focus == 1);
+}
+
+/* Titles carry plugin descriptions, paths and reasons: sanitized, and the
+ * note right-aligned by its width in columns, not bytes. */
 void ui_draw_title(int y, int x, int w, const char *name, const char *note)
 {
 	term_blank(y, x, w, ROLE_TITLE);
-	int used = term_put(y, x, w, name, ROLE_TITLE);
+	int used = term_text(y, x, w, name, ROLE_TITLE);
 	if (note && *note) {
-		int nw = (int)strlen(note);
+		char clean[512];
+		sanitize_bytes(note, strlen(note), clean, sizeof(clean), term_utf8());
+		int nw = (int)sanitize_width(clean);
 		if (used + 2 + nw <= w)
-			term_text(y, x + w - nw, nw, note, ROLE_TITLE);
+			term_put(y, x + w - nw, nw, clean, ROLE_TITLE);
 	}
 }
 
@@ -146,27 +165,32 @@ static void draw_vital(struct ui *ui, int y, int x, int w, enum metric m, const 
 	term_put(y, x + 31, sw, spark, ROLE_GRAPH);
 }
 
-static void user_name(uid_t uid, char *buf, size_t size)
+/* getpwuid can read /etc/passwd or ask NSS over the network: once per
+ * target and uid, not at every redraw. */
+static const char *user_name(struct ui_target *t, uid_t uid)
 {
-	struct passwd *pw = getpwuid(uid);
-	if (pw)
-		snprintf(buf, size, "%s", pw->pw_name);
-	else
-		snprintf(buf, size, "%u", (unsigned)uid);
+	if (!t->user_name[0] || t->user_uid != uid) {
+		struct passwd *pw = getpwuid(uid);
+		if (pw)
+			snprintf(t->user_name, sizeof(t->user_name), "%s", pw->pw_name);
+		else
+			snprintf(t->user_name, sizeof(t->user_name), "%u", (unsigned)uid);
+		t->user_uid = uid;
+	}
+	return t->user_name;
 }
 
 static void draw_header(struct ui *ui, const struct layout *l, int w)
 {
 	struct watch *wt = ui_watch(ui);
 	const struct sample *s = &wt->last;
-	char line[512], up[32], user[40], since[32];
+	char line[512], up[32], since[32];
 	term_blank(0, 0, w, ROLE_NORMAL);
 	int x = term_put(0, 0, w, "pscope ", ROLE_LABEL);
 	if (wt->samples == 0) {
 		snprintf(line, sizeof(line), "%d attaching...", (int)target_pid(wt->target));
 		term_put(0, x, w - x, line, ROLE_DIM);
 	} else {
-		user_name(s->id.uid, user, sizeof(user));
 		format_duration(util_now_real() - s->id.start_time, up, sizeof(up));
 		snprintf(line, sizeof(line), "%d ", (int)s->id.pid);
 		x += term_put(0, x, w - x, line, ROLE_NORMAL);
@@ -175,15 +199,15 @@ static void draw_header(struct ui *ui, const struct layout *l, int w)
 			snprintf(line, sizeof(line), "  EXITED");
 		else
 			snprintf(line, sizeof(line), "  state %c  up %s  user %s", s->id.state ? s->id.state : '?',
-				 up, user);
+				 up, user_name(ui_target(ui), s->id.uid));
 		x += term_text(0, x, w - x, line, wt->done ? ROLE_WARN : ROLE_NORMAL);
 	}
 	/* Right side: what deltas are measured from, and the sampler's state. */
 	format_duration(history_delta_seconds(&wt->hist), since, sizeof(since));
-	const char *state = ui->paused ? "PAUSED" : "";
+	const char *state = ui->sp.paused ? "PAUSED" : "";
 	bool busy = ui->sp.busy && util_now_mono() - ui->sp.busy_since > 0.3;
 	snprintf(line, sizeof(line), "changes since %s %s ago  delay %gs%s%s",
-		 history_has_mark(&wt->hist) ? "mark" : "attach", since, ui->delay,
+		 history_has_mark(&wt->hist) ? "mark" : "attach", since, ui->sp.delay,
 		 *state ? "  " : "", state);
 	if (busy)
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), "  sampling...");
@@ -192,7 +216,7 @@ static void draw_header(struct ui *ui, const struct layout *l, int w)
 			 ui->s->count);
 	int rw = (int)strlen(line);
 	if (x + 2 + rw <= w)
-		term_put(0, w - rw, rw, line, ui->paused ? ROLE_WARN : ROLE_DIM);
+		term_put(0, w - rw, rw, line, ui->sp.paused ? ROLE_WARN : ROLE_DIM);
 
 	for (int i = 0; i < NVITALS; i++) {
 		int row = 1 + i / l->vital_cols, col = i % l->vital_cols;
@@ -344,32 +368,30 @@ static const struct table_col overview_cols[] = {
 static void update_overview(struct ui *ui)
 {
 	struct table *t = &ui->overview_table;
-	size_t keep = ui->cur;
 	table_begin(t);
 	for (size_t i = 0; i < ui->s->count; i++) {
 		struct watch *w = &ui->s->watches[i];
 		struct history *h = &w->hist;
 		char b[32];
-		ui->cur = i;
 		table_add(t, i, w->done ? ROLE_DIM : ROLE_NORMAL);
 		snprintf(b, sizeof(b), "%d", (int)w->last.id.pid);
 		table_cell(t, b, w->last.id.pid);
 		table_cell_raw(t, w->samples ? w->last.id.comm : "?", NAN);
-		double rss = h->len ? history_last(h, M_RSS_KB) : NAN;
+		double rss = history_last(h, M_RSS_KB);
 		table_cell(t, format_kb(rss, b, sizeof(b)), rss);
 		double d = history_delta(h, M_RSS_KB);
 		table_cell(t, format_kb_delta(d, b, sizeof(b)), d);
 		double r = history_slope_per_min(h, M_RSS_KB, ui->s->window_s);
 		table_cell(t, format_rate(r, true, b, sizeof(b)), r);
-		double thr = h->len ? history_last(h, M_THREADS) : NAN;
+		double thr = history_last(h, M_THREADS);
 		table_cell(t, format_count(thr, b, sizeof(b)), thr);
-		double fds = h->len ? history_last(h, M_FDS) : NAN;
+		double fds = history_last(h, M_FDS);
 		table_cell(t, format_count(fds, b, sizeof(b)), fds);
 		double dfds = history_delta(h, M_FDS);
 		table_cell(t, format_count_delta(dfds, b, sizeof(b)), dfds);
-		double so = h->len ? history_last(h, M_SOCKETS) : NAN;
+		double so = history_last(h, M_SOCKETS);
 		table_cell(t, format_count(so, b, sizeof(b)), so);
-		double cpu = h->len ? history_last(h, M_CPU_PCT) : NAN;
+		double cpu = history_last(h, M_CPU_PCT);
 		table_cell(t, format_pct(cpu, b, sizeof(b)), cpu);
 		if (w->done)
 			snprintf(b, sizeof(b), "exited");
@@ -377,7 +399,6 @@ static void update_overview(struct ui *ui)
 			snprintf(b, sizeof(b), "%c", w->samples && w->last.id.state ? w->last.id.state : '?');
 		table_cell(t, b, NAN);
 	}
-	ui->cur = keep;
 	table_end(t);
 }
 
@@ -464,12 +485,16 @@ static void set_mark(struct ui *ui, bool on)
 							   : "mark cleared: deltas count from attach");
 }
 
-/* Baselines at attach: the first tables each target shows. */
-static void take_baselines(struct ui *ui)
+/* After a sample: the baselines at attach (the first tables each target
+ * shows), and which fd kinds and TCP states it has ever had. */
+static void note_sample(struct ui *ui)
 {
 	for (size_t i = 0; i < ui->s->count; i++) {
 		struct watch *w = &ui->s->watches[i];
 		struct ui_target *t = &ui->targets[i];
+		for (size_t m = 0; m < M_BUILTIN_COUNT; m++)
+			if (history_last(&w->hist, m) > 0)
+				t->seen_nonzero |= UINT64_C(1) << m;
 		if (!t->fd_base && w->samples && w->last.fds)
 			t->fd_base = fd_table_ref(w->last.fds);
 		if (!t->map_base && w->samples && w->last.maps)
@@ -509,15 +534,15 @@ static void toggle_periodic_stacks(struct ui *ui)
 static void change_delay(struct ui *ui, int dir)
 {
 	size_t n = sizeof(delays) / sizeof(delays[0]), i = 0;
-	while (i + 1 < n && delays[i] < ui->delay - 1e-9)
+	double now = ui->sp.delay;
+	while (i + 1 < n && delays[i] < now - 1e-9)
 		i++;
-	if (dir > 0 && delays[i] <= ui->delay + 1e-9 && i + 1 < n)
+	if (dir > 0 && delays[i] <= now + 1e-9 && i + 1 < n)
 		i++;
 	else if (dir < 0 && i > 0)
 		i--;
-	ui->delay = delays[i];
-	sampler_set_delay(&ui->sp, ui->delay);
-	snprintf(ui->status, sizeof(ui->status), "delay %g s", ui->delay);
+	sampler_set_delay(&ui->sp, delays[i]);
+	snprintf(ui->status, sizeof(ui->status), "delay %g s", delays[i]);
 }
 
 static long graph_series_for(struct ui *ui)
@@ -525,8 +550,10 @@ static long graph_series_for(struct ui *ui)
 	if (ui->overview)
 		return M_RSS_KB;
 	struct pane *p = &ui->panes[ui->pane];
-	long s = p->cls->series ? p->cls->series(ui, p) : -1;
-	return s >= 0 ? s : M_RSS_KB;
+	uint64_t key;
+	if (p->cls->rows_are_series && p->focus == 0 && table_selected_key(&p->tables[0], &key))
+		return (long)key;
+	return p->cls->default_series;
 }
 
 static void prompt_key(struct ui *ui, int key)
@@ -656,8 +683,7 @@ static bool handle_key(struct ui *ui, int key)
 		return true;
 	case 'p':
 	case 'Z':
-		ui->paused = !ui->paused;
-		sampler_set_paused(&ui->sp, ui->paused);
+		sampler_set_paused(&ui->sp, !ui->sp.paused);
 		return true;
 	case '+':
 	case '=':
@@ -750,7 +776,7 @@ static void ui_loop(struct ui *ui, int sigfd)
 			/* A message has been read by now; the bar goes back to keys. */
 			if (ui->status[0] && util_now_mono() - ui->status_at > 3)
 				ui->status[0] = 0;
-			take_baselines(ui);
+			note_sample(ui);
 			update_model(ui);
 			pthread_mutex_unlock(&ui->sp.lock);
 			dirty = true;
@@ -775,7 +801,7 @@ static void ui_loop(struct ui *ui, int sigfd)
 
 int ui_run(struct session *s, const struct ui_options *o, char *err, size_t errlen)
 {
-	struct ui ui = { .s = s, .opt = *o, .delay = o->delay, .pane = o->default_pane };
+	struct ui ui = { .s = s, .opt = *o, .pane = o->default_pane };
 	int sigfd = open_signals();
 	if (term_open(o->color, o->ascii, err, errlen) < 0) {
 		if (sigfd >= 0)
@@ -803,7 +829,7 @@ int ui_run(struct session *s, const struct ui_options *o, char *err, size_t errl
 	ui.sp.consistent = o->consistent;
 	/* Capturing stops threads: on demand only, unless asked for. */
 	ui.sp.stack_interval = !o->periodic_stacks ? 0 : o->stack_interval > 0 ? o->stack_interval : 10;
-	int rc = sampler_start(&ui.sp, s, ui.delay);
+	int rc = sampler_start(&ui.sp, s, o->delay);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot start the sampler: %s", strerror(-rc));
 	} else {
@@ -814,8 +840,14 @@ int ui_run(struct session *s, const struct ui_options *o, char *err, size_t errl
 		sampler_stop(&ui.sp);
 	}
 	term_close();
-	for (int i = 0; i < PANE_COUNT; i++)
-		pane_classes[i]->free(&ui.panes[i]);
+	for (int i = 0; i < PANE_COUNT; i++) {
+		struct pane *p = &ui.panes[i];
+		if (p->cls->free)
+			p->cls->free(p);
+		table_free(&p->tables[0]);
+		table_free(&p->tables[1]);
+		free(p->priv);
+	}
 	table_free(&ui.overview_table);
 	for (size_t i = 0; i < s->count; i++) {
 		fd_table_unref(ui.targets[i].fd_base);

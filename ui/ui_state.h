@@ -12,6 +12,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "sampler.h"
 #include "session.h"
@@ -27,14 +29,19 @@ struct pane_class {
 	const char *name;         /* title line and tab label */
 	const char *keys;         /* its own keys, for the bottom bar */
 	void (*init)(struct pane *p);
+	/* Frees what priv holds besides itself (optional): ui.c frees the
+	 * tables and priv. */
 	void (*free)(struct pane *p);
 	/* The model changed (a sample, the mark, the target): rebuild rows. */
 	void (*update)(struct ui *ui, struct pane *p);
 	void (*draw)(struct ui *ui, struct pane *p, int y, int x, int h, int w);
 	/* A key the common keys did not take; true when it changed something. */
 	bool (*key)(struct ui *ui, struct pane *p, int key);
-	/* The history series `g` graphs, or -1 for the pane's default. */
-	long (*series)(struct ui *ui, struct pane *p);
+	/* What `g` graphs: the series the upper table's selected row stands
+	 * for (its row key) when rows_are_series and that table has the focus,
+	 * else default_series. */
+	bool rows_are_series;
+	long default_series;
 };
 
 struct pane {
@@ -51,6 +58,9 @@ struct ui_target {
 	struct fd_table *fd_base;    /* at attach, or at the mark */
 	struct map_table *map_base;
 	struct plugin_results *plugins_base;
+	uint64_t seen_nonzero;       /* bit m: built-in series m was ever > 0 */
+	uid_t user_uid;              /* user_name is the name of this uid */
+	char user_name[40];          /* "" until looked up */
 };
 
 enum ui_mode { MODE_NORMAL, MODE_HELP, MODE_GRAPH, MODE_SEARCH, MODE_FILTER };
@@ -66,9 +76,6 @@ struct ui {
 	enum ui_mode mode;
 	char input[64];              /* the search or filter being typed */
 	long graph_series;
-	double delay;
-	bool paused;
-	unsigned long seen_generation;
 	struct pane panes[PANE_COUNT];
 	struct table overview_table;
 	char status[160];            /* one-line message at the bottom */
@@ -84,6 +91,11 @@ void pane_stacks_mark(struct ui *ui, bool on);
 /* The current target's watch. */
 struct watch *ui_watch(struct ui *ui);
 struct ui_target *ui_target(struct ui *ui);
+
+/* A pane of two tables: the upper one (at most half the height, fewer
+ * lines when it has fewer rows), then a title line and the lower one. */
+void ui_draw_split(struct pane *p, int y, int x, int h, int w, const char *lower_title,
+		   const char *lower_note);
 
 /* Pane title line: name, and a note at its right (e.g. "37 threads"). */
 void ui_draw_title(int y, int x, int w, const char *name, const char *note);

@@ -27,12 +27,12 @@ static void test_format_kb(void **state)
 	assert_string_equal(format_kb(0, b, sizeof(b)), "0K");
 	assert_string_equal(format_kb(812, b, sizeof(b)), "812K");
 	assert_string_equal(format_kb(999, b, sizeof(b)), "999K");
-	assert_string_equal(format_kb(1000, b, sizeof(b)), "0.98M");
+	assert_string_equal(format_kb(1000, b, sizeof(b)), "1000K");
 	assert_string_equal(format_kb(12.3 * 1024, b, sizeof(b)), "12.3M");
-	assert_string_equal(format_kb(1.21 * 1024 * 1024, b, sizeof(b)), "1.21G");
+	assert_string_equal(format_kb(1.21 * 1024 * 1024, b, sizeof(b)), "1.2G");
 	assert_string_equal(format_kb(NAN, b, sizeof(b)), "n/a");
 	assert_string_equal(format_kb_delta(512, b, sizeof(b)), "+512K");
-	assert_string_equal(format_kb_delta(-2048, b, sizeof(b)), "-2.00M");
+	assert_string_equal(format_kb_delta(-2048, b, sizeof(b)), "-2.0M");
 	assert_string_equal(format_kb_delta(0, b, sizeof(b)), "0K");
 	assert_string_equal(format_kb_delta(NAN, b, sizeof(b)), "n/a");
 	/* Every size fits six columns, whatever its magnitude. */
@@ -65,7 +65,7 @@ static void test_format_rate(void **state)
 	assert_string_equal(format_rate(-2, false, b, sizeof(b)), "-2.0/m");
 	/* Noise from the fit is flat, not a tiny leak. */
 	assert_string_equal(format_rate(0.01, false, b, sizeof(b)), "0/m");
-	assert_string_equal(format_rate(1024, true, b, sizeof(b)), "+1.00M/m");
+	assert_string_equal(format_rate(1024, true, b, sizeof(b)), "+1.0M/m");
 	assert_string_equal(format_rate(NAN, true, b, sizeof(b)), "n/a");
 }
 
