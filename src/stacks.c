@@ -55,6 +55,7 @@ struct work {
 	char why[128];
 	int sig;                     /* signal to hand back on detach */
 	uint64_t t_interrupt, stop_ns;
+	struct unwind_grab grab;     /* taken while stopped, unwound after */
 	size_t npcs;
 	uint64_t pcs[STACKS_MAX_FRAMES];
 };
@@ -400,15 +401,22 @@ static void work_detach(struct work *w)
 	w->state = W_DONE;
 }
 
+/* While the thread is stopped: its registers and the top of its stack. */
+static void work_grab(struct stacks_ctx *c, struct work *w)
+{
+	int rc = unwind_remote_grab(c->uw, w->tid, &w->grab);
+	if (rc < 0) {
+		w->err = rc;
+		snprintf(w->why, sizeof(w->why), "registers unreadable: %s", strerror(-rc));
+	}
+}
+
+/* Once it runs again: the unwind, from the grab. */
 static void work_unwind(struct stacks_ctx *c, struct work *w)
 {
-	int n = unwind_remote_thread(c->uw, w->tid, w->pcs, STACKS_MAX_FRAMES);
-	if (n < 0) {
-		w->err = n;
-		snprintf(w->why, sizeof(w->why), "registers unreadable: %s", strerror(-n));
-	} else {
-		w->npcs = (size_t)n;
-	}
+	if (w->err == 0)
+		w->npcs = unwind_remote_frames(c->uw, w->tid, &w->grab, w->pcs, STACKS_MAX_FRAMES);
+	unwind_grab_release(&w->grab);
 }
 
 /* Release the stragglers of earlier captures that have stopped since. */
@@ -458,12 +466,13 @@ static void capture_one_by_one(struct stacks_ctx *c, struct work *ws, size_t n)
 		work_wait(c, w, 1, w->t_interrupt + STOP_DEADLINE_NS);
 		if (w->state != W_STOPPED)
 			continue;
-		work_unwind(c, w);
+		work_grab(c, w);
 		work_detach(w);
+		work_unwind(c, w);
 	}
 }
 
-/* Consistent mode: stop all, unwind all, resume all. */
+/* Consistent mode: stop all, grab all, resume all, then unwind. */
 static void capture_all_at_once(struct stacks_ctx *c, struct work *ws, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -476,10 +485,14 @@ static void capture_all_at_once(struct stacks_ctx *c, struct work *ws, size_t n)
 	work_wait(c, ws, n, now_ns() + STOP_DEADLINE_NS);
 	for (size_t i = 0; i < n; i++)
 		if (ws[i].state == W_STOPPED)
-			work_unwind(c, &ws[i]);
+			work_grab(c, &ws[i]);
 	for (size_t i = 0; i < n; i++)
 		if (ws[i].state == W_STOPPED)
 			work_detach(&ws[i]);
+	/* Only threads grabbed without error are left with err 0. */
+	for (size_t i = 0; i < n; i++)
+		if (ws[i].err == 0)
+			work_unwind(c, &ws[i]);
 }
 
 /* ------------------------------------------------------------ building */

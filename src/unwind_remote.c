@@ -30,6 +30,10 @@ enum {
 	FP_SCRATCH = 256,            /* frames kept from a frame-pointer walk */
 	MEMO_MAX_BYTES = 64 * 1024,  /* stack bytes a remembered unwind may depend on */
 	MEMO_MAX_FRAMES = 256,
+	GRAB_FIRST = 32 * 1024,      /* stack copied from a thread never unwound before */
+	GRAB_MIN = 4096,
+	GRAB_MAX = 512 * 1024,
+	GRAB_SLACK = 1024,           /* above the depth the last unwind read */
 };
 
 /* DWARF pointer encodings used by .eh_frame_hdr (LSB 5.0, "Exception Frames"). */
@@ -60,12 +64,13 @@ struct range {
  * registers libunwind asked for and the bytes it read outside read-only
  * file mappings (that is, the stack).  Code and unwind tables only change
  * with the mappings, which drop every memo.  A parked thread shows the
- * same registers and stack at the next capture: comparing one read of
- * those bytes replaces the whole unwind (about 1 µs a frame) while the
- * thread is stopped. */
+ * same registers and stack at the next capture: comparing those bytes
+ * with its grab replaces the whole unwind (about 1 µs a frame).  The depth
+ * sizes the next grab, so a parked thread's copy is a page, not 32 KiB. */
 struct thread_memo {
 	pid_t tid;                   /* 0: empty slot */
-	bool valid;                  /* false: outdated, kept only as a slot */
+	bool valid;                  /* false: pcs cannot be reused, depth still holds */
+	size_t depth;                /* stack bytes above the stack pointer the unwind read */
 	unsigned seen;               /* sync generation of its last use */
 	uint32_t reg_mask;           /* 1 << UNW_X86_64_* of the registers read */
 	struct user_regs_struct regs;
@@ -81,8 +86,9 @@ struct unwind_remote {
 	int proc_dirfd;
 	unw_addr_space_t as;
 
-	/* The thread being unwound: its registers and the page cache. */
+	/* The thread being unwound: its registers, its grab and the page cache. */
 	struct user_regs_struct regs;
+	const struct unwind_grab *grab;
 	unsigned gen;
 	struct page_slot slots[CACHE_PAGES];
 	unsigned char (*pages)[PAGE_SIZE_];
@@ -96,13 +102,12 @@ struct unwind_remote {
 	/* What the unwind in progress has depended on. */
 	uint32_t reg_mask;
 	uint64_t dep_lo, dep_hi;     /* dep_lo > dep_hi: no memory read yet */
-	bool dep_failed;             /* a read failed: the result is not remembered */
+	bool dep_failed;             /* a read failed or went past the grab: pcs not remembered */
 
 	struct thread_memo **memos;  /* open addressing by tid */
 	size_t memo_cap;             /* a power of two, or 0 */
 	size_t nmemos;
 	unsigned sync_gen;
-	unsigned char *scratch;      /* MEMO_MAX_BYTES, to compare a memo's bytes */
 
 	char *buf;
 	size_t cap;
@@ -121,6 +126,11 @@ static int read_remote(const struct unwind_remote *u, uint64_t addr, void *dst, 
 	return (size_t)n == len ? 0 : -EFAULT;
 }
 
+static bool in_grab(const struct unwind_grab *g, uint64_t addr, size_t len)
+{
+	return g && addr >= g->lo && addr - g->lo <= g->len && len <= g->len - (addr - g->lo);
+}
+
 static bool in_ranges(const struct range *r, size_t n, uint64_t addr)
 {
 	size_t lo = 0, hi = n;
@@ -136,11 +146,15 @@ static bool in_ranges(const struct range *r, size_t n, uint64_t addr)
 	return false;
 }
 
-/* Note a read the unwind result depends on (see struct thread_memo). */
+/* Note a read the unwind result depends on (see struct thread_memo).  A
+ * writable byte outside the grab was read live, after the thread ran on: a
+ * later capture could not tell whether it changed. */
 static void depend_on(struct unwind_remote *u, uint64_t addr, size_t len)
 {
 	if (in_ranges(u->fixed, u->nfixed, addr))
 		return;
+	if (!in_grab(u->grab, addr, len))
+		u->dep_failed = true;
 	if (addr < u->dep_lo)
 		u->dep_lo = addr;
 	if (addr + len > u->dep_hi)
@@ -155,10 +169,14 @@ static bool slot_holds(const struct unwind_remote *u, const struct page_slot *sl
 	return slot->gen && slot->addr == page && (slot->fixed || slot->gen == u->gen);
 }
 
-/* A page that cannot be read whole (its end is unmapped, say) falls back
- * to reading just the word. */
+/* The grab first; then a page that cannot be read whole (its end is
+ * unmapped, say) falls back to reading just the word. */
 static int read_word_untracked(struct unwind_remote *u, uint64_t addr, uint64_t *val)
 {
+	if (in_grab(u->grab, addr, sizeof(*val))) {
+		memcpy(val, u->grab->bytes + (addr - u->grab->lo), sizeof(*val));
+		return 0;
+	}
 	uint64_t page = addr & ~(uint64_t)(PAGE_SIZE_ - 1);
 	size_t off = addr - page;
 
@@ -591,92 +609,94 @@ static struct thread_memo *memo_find(struct unwind_remote *u, pid_t tid)
 	return u->memo_cap ? *memo_slot(u->memos, u->memo_cap, tid) : NULL;
 }
 
-/* Does the stopped thread still show what memo m depended on? */
+/* Does the grab still show what memo m depended on? */
 static bool memo_matches(struct unwind_remote *u, const struct thread_memo *m)
 {
+	if (!m->valid)
+		return false;
 	for (int r = 0; r <= UNW_X86_64_RIP; r++) {
 		uint64_t now, then;
 		if ((m->reg_mask & (1u << r)) && reg_value(&u->regs, r, &now) &&
 		    reg_value(&m->regs, r, &then) && now != then)
 			return false;
 	}
-	return m->nbytes == 0 || (read_remote(u, m->lo, u->scratch, m->nbytes) == 0 &&
-				  memcmp(u->scratch, m->bytes, m->nbytes) == 0);
+	return m->nbytes == 0 || (in_grab(u->grab, m->lo, m->nbytes) &&
+				  memcmp(u->grab->bytes + (m->lo - u->grab->lo), m->bytes,
+					 m->nbytes) == 0);
 }
 
-/* The stack bytes the unwind read, from the page cache; false if a page
- * is no longer there (then no memo: reading them again would cost the
- * stop time a memo is meant to save). */
-static bool memo_copy_bytes(const struct unwind_remote *u, unsigned char *dst)
-{
-	for (uint64_t a = u->dep_lo; a < u->dep_hi;) {
-		uint64_t page = a & ~(uint64_t)(PAGE_SIZE_ - 1);
-		size_t i = (page / PAGE_SIZE_) % CACHE_PAGES;
-		if (!slot_holds(u, &u->slots[i], page))
-			return false;
-		uint64_t end = page + PAGE_SIZE_ < u->dep_hi ? page + PAGE_SIZE_ : u->dep_hi;
-		memcpy(dst + (a - u->dep_lo), u->pages[i] + (a - page), end - a);
-		a = end;
-	}
-	return true;
-}
-
+/* Remember this unwind of tid: its pcs, when everything it read can be
+ * checked in a later grab, and in any case how deep it read. */
 static void memo_store(struct unwind_remote *u, pid_t tid, const uint64_t *pcs, size_t n)
 {
 	size_t nbytes = u->dep_lo < u->dep_hi ? u->dep_hi - u->dep_lo : 0;
-	struct thread_memo *m = NULL;
+	bool valid = !u->dep_failed && nbytes <= MEMO_MAX_BYTES && n <= MEMO_MAX_FRAMES;
+	if (!valid)
+		n = nbytes = 0;
+	struct thread_memo *m = xmalloc(sizeof(*m) + n * sizeof(*pcs));
+	m->bytes = nbytes ? xmalloc(nbytes) : NULL;
+	if (nbytes)   /* !dep_failed: every byte read is in the grab */
+		memcpy(m->bytes, u->grab->bytes + (u->dep_lo - u->grab->lo), nbytes);
+	m->tid = tid;
+	m->valid = valid;
+	m->depth = u->dep_lo < u->dep_hi && u->dep_hi > u->regs.rsp ? u->dep_hi - u->regs.rsp : 0;
+	m->seen = u->sync_gen;
+	m->reg_mask = u->reg_mask;
+	m->regs = u->regs;
+	m->lo = u->dep_lo;
+	m->nbytes = nbytes;
+	m->npcs = n;
+	memcpy(m->pcs, pcs, n * sizeof(*pcs));
 
-	if (!u->dep_failed && nbytes <= MEMO_MAX_BYTES && n <= MEMO_MAX_FRAMES) {
-		m = xmalloc(sizeof(*m) + n * sizeof(*pcs));
-		m->bytes = nbytes ? xmalloc(nbytes) : NULL;
-		if (nbytes && !memo_copy_bytes(u, m->bytes)) {
-			free(m->bytes);
-			free(m);
-			m = NULL;
-		}
-	}
-	if (m) {
-		m->tid = tid;
-		m->valid = true;
-		m->seen = u->sync_gen;
-		m->reg_mask = u->reg_mask;
-		m->regs = u->regs;
-		m->lo = u->dep_lo;
-		m->nbytes = nbytes;
-		m->npcs = n;
-		memcpy(m->pcs, pcs, n * sizeof(*pcs));
-	}
-	if (m && !memo_find(u, tid) && 2 * (u->nmemos + 1) > u->memo_cap)
+	if (!memo_find(u, tid) && 2 * (u->nmemos + 1) > u->memo_cap)
 		memo_grow(u);
-	if (!u->memo_cap)
-		return;
 	struct thread_memo **slot = memo_slot(u->memos, u->memo_cap, tid);
 	if (*slot) {
-		/* A stale memo: replace it, or make it never match again. */
-		if (!m) {
-			(*slot)->valid = false;
-			return;
-		}
 		free((*slot)->bytes);
 		free(*slot);
-		*slot = m;
-	} else if (m) {
-		*slot = m;
+	} else {
 		u->nmemos++;
 	}
+	*slot = m;
 }
 
-int unwind_remote_thread(struct unwind_remote *u, pid_t tid, uint64_t *pcs, size_t max)
+int unwind_remote_grab(struct unwind_remote *u, pid_t tid, struct unwind_grab *g)
+{
+	memset(g, 0, sizeof(*g));
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &g->regs) < 0)
+		return -errno;
+	const struct thread_memo *m = memo_find(u, tid);
+	size_t want = m ? m->depth + GRAB_SLACK : GRAB_FIRST;
+	want = want < GRAB_MIN ? GRAB_MIN : want > GRAB_MAX ? GRAB_MAX : want;
+	g->lo = g->regs.rsp;
+	g->bytes = xmalloc(want);
+	/* Stops at the first unreadable page: the end of the stack mapping. */
+	struct iovec local = { g->bytes, want };
+	struct iovec remote = { (void *)(uintptr_t)g->lo, want };
+	ssize_t got = process_vm_readv(u->pid, &local, 1, &remote, 1, 0);
+	g->len = got > 0 ? (size_t)got : 0;
+	return 0;
+}
+
+void unwind_grab_release(struct unwind_grab *g)
+{
+	free(g->bytes);
+	memset(g, 0, sizeof(*g));
+}
+
+size_t unwind_remote_frames(struct unwind_remote *u, pid_t tid, const struct unwind_grab *g,
+			    uint64_t *pcs, size_t max)
 {
 	if (max == 0)
 		return 0;
-	if (ptrace(PTRACE_GETREGS, tid, NULL, &u->regs) < 0)
-		return -errno;
+	u->regs = g->regs;
+	u->grab = g;
 	struct thread_memo *m = memo_find(u, tid);
-	if (m && m->valid && m->npcs <= max && memo_matches(u, m)) {
+	if (m && m->npcs <= max && memo_matches(u, m)) {
 		m->seen = u->sync_gen;
 		memcpy(pcs, m->pcs, m->npcs * sizeof(*pcs));
-		return (int)m->npcs;
+		u->grab = NULL;
+		return m->npcs;
 	}
 
 	cache_invalidate(u);
@@ -713,7 +733,8 @@ int unwind_remote_thread(struct unwind_remote *u, pid_t tid, uint64_t *pcs, size
 		}
 	}
 	memo_store(u, tid, pcs, n);
-	return (int)n;
+	u->grab = NULL;
+	return n;
 }
 
 /* ------------------------------------------------------ open / close */
@@ -747,7 +768,6 @@ int unwind_remote_open(pid_t pid, int proc_dirfd, struct unwind_remote **out, ch
 	 * setting that matters most (see the header). */
 	unw_set_caching_policy(u->as, UNW_CACHE_GLOBAL);
 	u->pages = xmalloc(CACHE_PAGES * sizeof(*u->pages));
-	u->scratch = xmalloc(MEMO_MAX_BYTES);
 	*out = u;
 	return 0;
 }
@@ -758,7 +778,6 @@ void unwind_remote_close(struct unwind_remote *u)
 		return;
 	unw_destroy_addr_space(u->as);
 	memo_free_all(u);
-	free(u->scratch);
 	free(u->pages);
 	free(u->mods);
 	free(u->fixed);

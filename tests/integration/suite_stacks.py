@@ -124,6 +124,28 @@ def stacks_text_dump(ctx):
         check(word in text, "%r not in the text dump:\n%s" % (word, text[-3000:]))
 
 
+@test
+def stacks_deep_thread(ctx):
+    """A thread 150 calls deep (about 165 KiB of stack): every level in order,
+    at the first capture and the next ones, one by one and consistent."""
+    t = start_target(ctx, "stacky", "--threads", 2, "--deep", 150)
+    deep = t.truth["deep"]
+    for mode in ([], ["--consistent"]):
+        res = run_pscope("-b", "--json", "-n", 3, "-d", 0.05, "--stacks", *mode, t.pid)
+        recs = records_for(res, t.pid)
+        check(len(recs) == 3 and res.rc == 0, "expected 3 records, exit 0\n%s" % res)
+        for i, rec in enumerate(recs):
+            th = {x["tid"]: x for x in stacks_of(rec)["threads"]}.get(deep["tid"])
+            what = "deep thread, capture %d %s" % (i + 1, mode)
+            check(th is not None and "error" not in th, "%s: %s" % (what, th))
+            names = func_names(th)
+            check(names.count("deep_recurse") == deep["levels"], "%s: %d deep_recurse frames, "
+                  "expected %d: %s" % (what, names.count("deep_recurse"), deep["levels"], names))
+            check_in_order(names, ["deep_park"] + ["deep_recurse"] * deep["levels"]
+                           + ["deep_main", "start_thread"], True, what)
+    check_none_stopped(t.pid, "deep")
+
+
 SYS_tgkill = 234   # x86-64
 
 

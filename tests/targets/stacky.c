@@ -3,7 +3,7 @@
  * stack capture tests.
  *
  *   stacky [--threads N] [--spin N] [--churn] [--vfork SECS] [--mover]
- *          [--lifetime SECS]
+ *          [--deep N] [--lifetime SECS]
  *
  * Worker i runs thread_main -> level3 -> level2 -> level1 and blocks there
  * in pthread_cond_wait (i%3 == 0), nanosleep (1) or read on a pipe (2).
@@ -12,11 +12,15 @@
  * thread that vforks a child which sleeps SECS (the parent thread is then in
  * an uninterruptible wait and cannot be stopped), --mover a thread
  * "stk-mover" that waits in mover_even or mover_odd, two functions with the
- * same frame, so only the return address on its stack tells them apart.
+ * same frame, so only the return address on its stack tells them apart,
+ * --deep N a thread "stk-deep" that recurses N times through deep_recurse,
+ * whose frames hold 1 KiB each, and parks in deep_park (N = 100 puts about
+ * 110 KiB of stack between its innermost frame and thread start).
  *
  * Prints one JSON line when ready:
  *   {"pid":..,"threads":[{"tid":..,"name":"stk-cond-0","expect":["level1",
- *    "level2","level3","thread_main"]},..],"spinners":[tid,..]}
+ *    "level2","level3","thread_main"]},..],"spinners":[tid,..],
+ *    "deep":{"tid":..,"levels":N}}   ("deep" only with --deep)
  * expect lists functions that must appear in that order (innermost first).
  * Real-time signal SIGRTMIN+1 is counted in a handler; SIGUSR1 makes it print
  * {"signals":N}; SIGUSR2 moves the mover to the other function and prints
@@ -199,6 +203,37 @@ static void leak_threads(void)
 	fflush(stdout);
 }
 
+static int deep_levels;
+static pid_t deep_tid;
+
+NOINLINE static int deep_park(void)
+{
+	pthread_mutex_lock(&lock);
+	deep_tid = (pid_t)syscall(SYS_gettid);
+	pthread_cond_broadcast(&ready_cv);
+	while (sink >= 0 || sink < 0)   /* forever, in a way gcc does not prove */
+		pthread_cond_wait(&never, &lock);
+	return sink;
+}
+
+/* The buffer is written and read after the call, so every level keeps
+ * its frame (and its 1 KiB) even at -O2. */
+NOINLINE static int deep_recurse(int n)
+{
+	volatile char pad[1024];
+	pad[n % sizeof(pad)] = (char)n;
+	int r = n > 1 ? deep_recurse(n - 1) : deep_park();
+	return r + pad[n % sizeof(pad)];
+}
+
+static void *deep_main(void *arg)
+{
+	(void)arg;
+	prctl(PR_SET_NAME, "stk-deep");
+	sink += deep_recurse(deep_levels);
+	return NULL;
+}
+
 static void *spin_main(void *arg)
 {
 	struct timespec ts;
@@ -302,17 +337,20 @@ int main(int argc, char **argv)
 			churn = 1;
 		else if (!strcmp(argv[i], "--mover"))
 			mover = 1;
+		else if (!strcmp(argv[i], "--deep") && i + 1 < argc)
+			deep_levels = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--vfork") && i + 1 < argc)
 			vfork_secs = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--lifetime") && i + 1 < argc)
 			lifetime = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: stacky [--threads N] [--spin N] [--churn] "
-				"[--vfork SECS] [--mover] [--lifetime SECS]\n");
+				"[--vfork SECS] [--mover] [--deep N] [--lifetime SECS]\n");
 			return 2;
 		}
 	}
-	if (nthreads < 0 || nspin < 0 || nthreads + nspin > MAX_THREADS)
+	if (nthreads < 0 || nspin < 0 || nthreads + nspin > MAX_THREADS || deep_levels < 0 ||
+	    deep_levels > 200)
 		die("too many threads");
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	if (pipe(pipe_fds) || pipe(report_pipe) || pipe(vfork_pipe))
@@ -347,6 +385,13 @@ int main(int argc, char **argv)
 		if (read(vfork_pipe[0], &c, 1) != 1)   /* the child runs: the parent waits */
 			die("vfork");
 	}
+	if (deep_levels) {
+		start(deep_main, 0);
+		pthread_mutex_lock(&lock);
+		while (!deep_tid)
+			pthread_cond_wait(&ready_cv, &lock);
+		pthread_mutex_unlock(&lock);
+	}
 	if (mover) {
 		start(mover_main, 0);
 		pthread_mutex_lock(&lock);
@@ -365,7 +410,10 @@ int main(int argc, char **argv)
 	printf("],\"spinners\":[");
 	for (int i = 0; i < nspin; i++)
 		printf("%s%d", i ? "," : "", (int)tids[nthreads + i]);
-	printf("]}\n");
+	printf("]");
+	if (deep_levels)
+		printf(",\"deep\":{\"tid\":%d,\"levels\":%d}", (int)deep_tid, deep_levels);
+	printf("}\n");
 	fflush(stdout);
 
 	/* The main thread answers SIGUSR1 with the signal count. */
