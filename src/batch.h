@@ -17,6 +17,7 @@ struct batch_options {
 	bool utf8;           /* text: the terminal takes UTF-8 */
 	bool maps;           /* include the per-mapping table */
 	bool brief;          /* leave out the thread, fd and socket lists */
+	bool stacks_only;    /* the header and the stacks, nothing else */
 };
 
 /* One JSON object on one line.  Returns 0 or a negative errno (a write

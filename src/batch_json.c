@@ -514,6 +514,8 @@ int batch_write_json(FILE *f, const struct sample *s, const struct history *h,
 		jsonw_kv_string(&w, "state", state);
 		jsonw_kv_double(&w, "start_time", id->start_time, 2);
 		jsonw_kv_bool(&w, "kernel_thread", id->kernel_thread);
+	}
+	if (!s->exited && !o->stacks_only) {
 		write_memory(&w, s);
 		if (sample_readable(s, PART_THREADS))
 			write_threads(&w, s, o->brief);
@@ -525,6 +527,8 @@ int batch_write_json(FILE *f, const struct sample *s, const struct history *h,
 		write_growth(&w, h, o->window_s);
 		if (s->plugins)
 			write_plugins(&w, s, h, o);
+	}
+	if (!s->exited) {
 		if (s->stacks)
 			write_stacks(&w, s, o->brief);
 		jsonw_kv_double(&w, "pscope_cpu_ms", s->cost_ms, DECIMALS);

@@ -393,7 +393,11 @@ int batch_write_text(FILE *f, const struct sample *s, const struct history *h,
 		     const struct batch_options *o)
 {
 	print_header(f, s, o);
-	if (!s->exited) {
+	if (!s->exited && o->stacks_only) {
+		print_unreadable(f, s, o);
+		if (s->stacks)
+			print_stacks(f, s, o);
+	} else if (!s->exited) {
 		print_memory(f, s, h, o);
 		print_counts(f, s);
 		print_unreadable(f, s, o);

@@ -201,6 +201,7 @@ static int run_batch(struct session *s, const struct options *o, bool attached_a
 		.utf8 = strcmp(nl_langinfo(CODESET), "UTF-8") == 0,
 		.maps = o->maps,
 		.brief = o->brief,
+		.stacks_only = o->stack_dump,
 	};
 	int sigfd = open_signalfd();
 	bool partial = !attached_all, stop = false;
@@ -276,6 +277,7 @@ int main(int argc, char **argv)
 	/* The UI's Memory pane shows the mapping table, so it always reads it. */
 	topt.smaps_every = o.maps || !o.batch ? o.maps_every : 0;
 	topt.stacks = o.stacks && o.batch;   /* the UI captures on its own thread */
+	topt.stacks_only = o.stack_dump;
 	topt.consistent = o.consistent;
 	topt.no_ptrace = o.no_ptrace;
 	double slots = ceil(o.history_s / o.delay);

@@ -11,6 +11,7 @@ struct options {
 	bool batch, json, help, version, maps;
 	bool brief;            /* batch: counts and rates only, no per-item lists */
 	bool stacks;           /* capture native stacks with every sample */
+	bool stack_dump;       /* -s: batch, stacks and nothing else, once by default */
 	bool consistent;       /* stacks: stop all threads first (a true snapshot) */
 	bool no_ptrace;        /* never stop the target: no stacks at all */
 	long count;            /* samples per target; 0 = until they exit */

@@ -96,7 +96,7 @@ void target_options_default(struct target_options *o)
 	o->maps_every = 10;
 	o->smaps_every = 0;
 	o->threads_full_every = 10;
-	o->stacks = o->consistent = o->no_ptrace = false;
+	o->stacks = o->stacks_only = o->consistent = o->no_ptrace = false;
 }
 
 pid_t target_pid(const struct target *t)
@@ -184,6 +184,16 @@ static int open_fd_dir(int proc_dirfd, int *out)
 	return 0;
 }
 
+/* Stacks asked for: prepare their names while the first sample reads
+ * /proc.  A failure here is reported by the first capture. */
+static void target_open_stacks(struct target *t)
+{
+	char err[160];
+	if (t->opt.stacks && !t->opt.no_ptrace && !t->kernel_thread &&
+	    stacks_open(t->pid, &t->stacks, err, sizeof(err)) == 0)
+		stacks_prepare(t->stacks);
+}
+
 int target_open(pid_t pid, const struct target_options *o, const struct perm_context *perm,
 		struct target **out, char *err, size_t errlen)
 {
@@ -238,6 +248,11 @@ int target_open(pid_t pid, const struct target_options *o, const struct perm_con
 	t->kernel_thread = st.flags & PF_KTHREAD_FLAG;
 	t->uid = status.ruid;
 	snprintf(t->comm, sizeof(t->comm), "%s", st.comm);
+	if (t->opt.stacks_only) {
+		target_open_stacks(t);
+		*out = t;
+		return 0;
+	}
 
 	t->fd_err = open_fd_dir(dirfd, &t->fd_dirfd);
 	if (t->fd_err)
@@ -251,12 +266,7 @@ int target_open(pid_t pid, const struct target_options *o, const struct perm_con
 	 * and start_brk hidden from us fall back to the maps tier. */
 	int64_t kb;
 	t->procmap_query_ok = t->start_brk && query_heap(t, t->start_brk, &kb) == 0;
-	/* Stacks asked for: prepare their names while the first sample reads
-	 * /proc.  A failure here is reported by the first capture. */
-	char serr[160];
-	if (t->opt.stacks && !t->opt.no_ptrace && !t->kernel_thread &&
-	    stacks_open(pid, &t->stacks, serr, sizeof(serr)) == 0)
-		stacks_prepare(t->stacks);
+	target_open_stacks(t);
 	*out = t;
 	return 0;
 }
@@ -554,11 +564,13 @@ int target_sample(struct target *t, struct sample *s)
 		mark_exited(t, s);
 		return 0;
 	}
-	read_names(t, s, due(t, t->opt.full_every, 0));
-	read_threads(t, s);
-	read_fds(t, s);
-	read_rollup(t, s);
-	read_maps(t, s);
+	if (!t->opt.stacks_only) {
+		read_names(t, s, due(t, t->opt.full_every, 0));
+		read_threads(t, s);
+		read_fds(t, s);
+		read_rollup(t, s);
+		read_maps(t, s);
+	}
 	read_stacks(t, s);
 	t->tick++;
 	s->cost_ms = (util_thread_cpu() - cpu0) * 1000.0;

@@ -30,6 +30,7 @@ struct target_options {
 	int smaps_every;     /* 0: never collect the per-mapping table */
 	int threads_full_every;
 	bool stacks;         /* capture native stacks every sample (stops threads) */
+	bool stacks_only;    /* sample identity and stacks, nothing else */
 	bool consistent;     /* stacks: stop all threads together */
 	bool no_ptrace;      /* never stop or trace the target: overrides stacks */
 };

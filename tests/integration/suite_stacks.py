@@ -125,6 +125,35 @@ def stacks_text_dump(ctx):
 
 
 @test
+def stacks_dump_spelling(ctx):
+    """pscope -s: one grouped dump and nothing else, text and JSON; the same
+    errors as --stacks for a bad PID or with --no-ptrace."""
+    t = start_target(ctx, "stacky", "--threads", 6)
+    res = run_pscope("-s", t.pid)
+    check(res.rc == 0, "exit status %s\n%s" % (res.rc, res))
+    text = check_clean_text(res.out, "text output")
+    for word in ("stacks: 7 of 7 threads in", "level1+0x", "thread_main", "(stacky)",
+                 "2 threads (stk-cond-0)"):
+        check(word in text, "%r not in the dump:\n%s" % (word, text[-3000:]))
+    for word in ("rss", "fds", "threads:"):
+        check(word not in text, "%r in a stack dump:\n%s" % (word, text[-3000:]))
+
+    res = run_pscope("-s", "--json", t.pid)
+    rec = only_record(res, t.pid)
+    check(res.rc == 0, "exit status %s\n%s" % (res.rc, res))
+    check_truth_stacks(t, stacks_of(rec), exact=True)
+    extra = sorted(k for k in ("memory", "threads", "fds", "sockets", "growth", "plugins")
+                   if k in rec)
+    check(not extra, "a stack dump carries %s" % extra)
+    check_none_stopped(t.pid, "-s")
+
+    res = run_pscope("-s", "--no-ptrace", t.pid)
+    check(res.rc == 64 and "--no-ptrace" in res.err_lines[0], "-s --no-ptrace: %s" % res)
+    res = run_pscope("-s", 999999999)
+    check(res.rc == 2 and len(res.err_lines) == 1, "-s on no process: %s" % res)
+
+
+@test
 def stacks_deep_thread(ctx):
     """A thread 150 calls deep (about 165 KiB of stack): every level in order,
     at the first capture and the next ones, one by one and consistent."""

@@ -72,6 +72,24 @@ static void test_options_reject_bad_values(void **state)
 	options_free(&o);
 }
 
+/* -s is batch + stacks + no plugins, once unless -n says otherwise. */
+static void test_options_stack_dump(void **state)
+{
+	(void)state;
+	struct options o;
+	char err[256];
+	assert_int_equal(parse(&o, err, 3, "pscope", "-s", "42"), 0);
+	assert_true(o.stack_dump && o.batch && o.stacks && o.no_plugins);
+	assert_int_equal(o.count, 1);
+	options_free(&o);
+	assert_int_equal(parse(&o, err, 5, "pscope", "--stack-dump", "-n", "3", "42"), 0);
+	assert_int_equal(o.count, 3);
+	options_free(&o);
+	assert_int_equal(parse(&o, err, 4, "pscope", "-s", "--no-ptrace", "42"), -1);
+	assert_non_null(strstr(err, "--no-ptrace"));
+	options_free(&o);
+}
+
 static void test_perm_cap_bit(void **state)
 {
 	(void)state;
@@ -194,6 +212,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_options_pids_names_and_values),
 		cmocka_unit_test(test_options_reject_bad_values),
+		cmocka_unit_test(test_options_stack_dump),
 		cmocka_unit_test(test_perm_cap_bit),
 		cmocka_unit_test(test_procfind_name_rules),
 		cmocka_unit_test(test_format_kb),
