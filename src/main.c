@@ -282,6 +282,9 @@ int main(int argc, char **argv)
 	topt.no_ptrace = o.no_ptrace;
 	double slots = ceil(o.history_s / o.delay);
 	size_t cap = slots > 1000000 ? 1000000 : (size_t)slots + 1;
+	/* A run of -n samples never holds more (pscope -s: one). */
+	if (o.batch && o.count > 0 && (size_t)o.count < cap)
+		cap = (size_t)o.count;
 
 	struct session s;
 	session_init(&s, &topt, cap, o.window_s);
