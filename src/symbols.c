@@ -9,6 +9,10 @@
  *    for libc) where a binary search takes well under a microsecond.  The
  *    choice among aliases, sizes and labels follows libdwfl's, so names are
  *    eu-stack's;
+ *  - per module, file:line from linetab.c, which decompresses only the
+ *    line tables of the debug file, where dwfl_module_getsrc would first
+ *    decompress all of it (75-100 ms for libc's).  libdwfl remains the
+ *    fallback for modules whose line tables linetab cannot find or read;
  *  - an arena of interned strings, so what lookups hand out stays valid
  *    across refreshes until symbols_close(). */
 #include "symbols.h"
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "linetab.h"
 #include "util.h"
 
 /* The Itanium C++ ABI demangler, from libstdc++ (-lstdc++ in the Makefile).
@@ -81,6 +86,10 @@ struct sym_table {
 	struct sym_pass globals, locals;
 	struct sym_section *sections; /* the main file's SHF_ALLOC ones, by start */
 	size_t nsections;
+	/* file:line, set up on first use (symbols_module_lines). */
+	bool lines_tried;
+	struct linetab *lines;        /* NULL once tried: ask libdwfl */
+	uint64_t lines_bias;          /* module address - link-time address */
 };
 
 struct symbols {
@@ -327,6 +336,7 @@ static void symbols_table_free(struct sym_table *t)
 		free(passes[i]->labels);
 	}
 	free(t->sections);
+	linetab_close(t->lines);
 	free(t);
 }
 
@@ -421,13 +431,57 @@ static const struct sym_func *symbols_table_find(const struct sym_table *t, uint
 	return st.label && st.label->start >= st.min_label ? st.label : NULL;
 }
 
-static const struct sym_table *symbols_module_table(Dwfl_Module *mod)
+static struct sym_table *symbols_module_table(Dwfl_Module *mod)
 {
 	void **userdata;
 	dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
 	if (!*userdata)
 		*userdata = symbols_table_build(mod);
 	return *userdata;
+}
+
+#define SYM_BUILDID_MAX 64
+
+/* Where Debian and Fedora install the separate debug file of the module's
+ * build ID: /usr/lib/debug/.build-id/xx/rest.debug.  "" without one. */
+static void symbols_buildid_path(Dwfl_Module *mod, char *path, size_t len)
+{
+	const unsigned char *id;
+	GElf_Addr vaddr;
+	int idlen = dwfl_module_build_id(mod, &id, &vaddr);
+	path[0] = '\0';
+	if (idlen < 2 || idlen > SYM_BUILDID_MAX)
+		return;
+	int n = snprintf(path, len, "/usr/lib/debug/.build-id/%02x/", id[0]);
+	for (int i = 1; i < idlen; i++)
+		n += snprintf(path + n, len - (size_t)n, "%02x", id[i]);
+	snprintf(path + n, len - (size_t)n, ".debug");
+}
+
+/* The module's line tables, opened on first use from the first of: its
+ * main file (built with -g), the separate debug file libdwfl found for the
+ * symbol table, the build ID's debug file.  NULL when none of them has line
+ * tables linetab can read: libdwfl then answers, as before, from whatever
+ * debug info it finds (a .gnu_debuglink, say). */
+static struct linetab *symbols_module_lines(Dwfl_Module *mod, struct sym_table *t)
+{
+	if (t->lines_tried)
+		return t->lines;
+	t->lines_tried = true;
+	Dwarf_Addr bias = 0;
+	if (!dwfl_module_getelf(mod, &bias))
+		return NULL;
+	t->lines_bias = bias;
+
+	const char *mainfile = NULL, *debugfile = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
+	char buildid_file[sizeof("/usr/lib/debug/.build-id/") + 2 * SYM_BUILDID_MAX + sizeof(".debug")];
+	symbols_buildid_path(mod, buildid_file, sizeof(buildid_file));
+	const char *candidates[] = { mainfile, debugfile, buildid_file };
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]) && !t->lines; i++)
+		if (candidates[i] && candidates[i][0])
+			linetab_open(candidates[i], &t->lines);
+	return t->lines;
 }
 
 /* dwfl_report_end's callback.  Its prototype says void *, but libdwfl
@@ -506,15 +560,22 @@ static void symbols_resolve(struct symbols *s, struct sym_entry *e)
 		return;
 	e->known = true;
 
-	const struct sym_func *fn = symbols_table_find(symbols_module_table(mod), addr);
+	struct sym_table *t = symbols_module_table(mod);
+	const struct sym_func *fn = symbols_table_find(t, addr);
 	if (fn) {
 		e->info.func = symbols_intern_func(s, fn->name);
 		e->info.offset = e->pc - fn->start;
 	}
 
-	Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+	struct linetab *lines = symbols_module_lines(mod, t);
+	const char *file = NULL;
 	int lineno = 0;
-	const char *file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	if (lines) {
+		linetab_lookup(lines, addr - t->lines_bias, &file, &lineno);
+	} else {
+		Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
+		file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
+	}
 	if (file) {
 		e->info.file = symbols_intern(s, file);
 		e->info.line = lineno;
@@ -615,7 +676,7 @@ int symbols_open(pid_t pid, struct symbols **out, char *err, size_t errlen)
 }
 
 /* Only the C library: nearly every stack ends in it (a blocked thread
- * waits in one of its functions), and its debug info is the big one. */
+ * waits in one of its functions), and its line tables are the big ones. */
 static bool symbols_worth_warming(const char *path)
 {
 	const char *base = strrchr(path, '/');
@@ -632,11 +693,11 @@ static int symbols_warm_module(Dwfl_Module *mod, void **userdata, const char *na
 	(void)arg;
 	if (!name || !symbols_worth_warming(name))
 		return DWARF_CB_OK;
-	const struct sym_table *t = symbols_module_table(mod);
-	/* Any line lookup makes libdw decompress all of the module's debug
-	 * sections: one function's address is enough. */
-	if (t->globals.nsized)
-		dwfl_module_getsrc(mod, t->globals.sized[t->globals.nsized / 2].start);
+	/* Opening the line tables decompresses and indexes them.  Where
+	 * libdwfl will answer instead, have it load its debug info now. */
+	Dwarf_Addr bias;
+	if (!symbols_module_lines(mod, symbols_module_table(mod)))
+		dwfl_module_getdwarf(mod, &bias);
 	return DWARF_CB_OK;
 }
 

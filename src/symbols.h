@@ -37,10 +37,11 @@ void symbols_close(struct symbols *s);
  * modules still mapped at the same place are kept. */
 int symbols_refresh(struct symbols *s);
 
-/* The first file:line lookup in the C library decompresses its separate
- * debug info (libc6-dbg): 80 ms and more, once per target.
- * symbols_warm_begin() starts that on a thread of its own (all signals
- * blocked), to overlap with other work; symbols_warm_end() waits for it.
+/* The first file:line lookup in the C library decompresses and indexes the
+ * line tables of its separate debug file (libc6-dbg): 15-20 ms, once per
+ * target.  symbols_warm_begin() does that on a thread of its own (all
+ * signals blocked), to overlap with other work; symbols_warm_end() waits
+ * for it.
  * Between the two, no other function of this module may be called.  Only
  * the first call does anything. */
 void symbols_warm_begin(struct symbols *s);

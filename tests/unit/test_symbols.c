@@ -12,15 +12,20 @@
 #include <dlfcn.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "linetab.h"
 #include "symbols.h"
 
 /* noipa: no inlining, cloning or tail calls, so addresses and return
@@ -249,7 +254,6 @@ static void test_refresh_keeps_names_and_sees_dlopen(void **state)
 		return; /* something else loaded it meanwhile */
 	assert_int_equal(symbols_refresh(s), 0);
 	/* (Another library may be mapped there by now.) */
-	if (symbols_lookup(s, (uintptr_t)fn, false, &si) && strstr(si.module, "libcrypt")) { char c[80]; snprintf(c, 80, "grep crypt.so.1 /proc/%d/maps", getpid()); system(c); }
 	if (symbols_lookup(s, (uintptr_t)fn, false, &si))
 		assert_null(strstr(si.module, "libcrypt"));
 	assert_true(symbols_lookup(s, (uintptr_t)&symtest_target, false, &after));
@@ -350,6 +354,167 @@ static void test_names_match_libdwfl(void **state)
 	assert_true(compared > 1000);
 }
 
+/* libc's file:line comes from symbols' own reading of the line tables in
+ * its separate debug file; it must be what dwfl_module_getsrc says, at
+ * every few bytes of C and assembler functions. */
+static void test_libc_lines_match_libdwfl(void **state)
+{
+	struct symbols *s = *state;
+	char *path = NULL;
+	const Dwfl_Callbacks cb = {
+		.find_elf = dwfl_linux_proc_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.debuginfo_path = &path,
+	};
+	Dwfl *dwfl = dwfl_begin(&cb);
+	assert_non_null(dwfl);
+	dwfl_report_begin(dwfl);
+	assert_int_equal(dwfl_linux_proc_report(dwfl, getpid()), 0);
+	assert_int_equal(dwfl_report_end(dwfl, NULL, NULL), 0);
+	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
+	assert_non_null(libc);
+
+	/* dlsym on libc's handle: libc's own, even under a sanitizer. */
+	static const char *const names[] = {
+		"getpid", "malloc", "free", "printf", "qsort", "fopen",
+		"pthread_create", "pthread_cond_wait", "memchr", "__libc_start_main",
+	};
+	int with_lines = 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uintptr_t fn = (uintptr_t)dlsym(libc, names[i]);
+		Dwfl_Module *mod = dwfl_addrmodule(dwfl, fn);
+		GElf_Sym sym;
+		GElf_Off off;
+		assert_non_null(mod);
+		assert_non_null(dwfl_module_addrinfo(mod, fn, &off, &sym, NULL, NULL, NULL));
+		for (uintptr_t a = fn; a < fn + sym.st_size; a += 7) {
+			Dwfl_Line *l = dwfl_module_getsrc(mod, a);
+			int want_line = 0;
+			const char *want = l ? dwfl_lineinfo(l, NULL, &want_line, NULL, NULL, NULL) : NULL;
+			struct symbol_info si;
+			assert_true(symbols_lookup(s, a, false, &si));
+			if ((want == NULL) != (si.file == NULL) ||
+			    (want && (strcmp(want, si.file) != 0 || want_line != si.line)))
+				print_message("%s %#lx: libdwfl %s:%d, symbols %s:%d\n", names[i],
+					      (unsigned long)a, want ? want : "-", want_line,
+					      si.file ? si.file : "-", si.line);
+			assert_true((want == NULL) == (si.file == NULL));
+			if (want) {
+				assert_string_equal(si.file, want);
+				assert_int_equal(si.line, want_line);
+				with_lines++;
+			}
+		}
+	}
+	dlclose(libc);
+	dwfl_end(dwfl);
+	assert_true(with_lines > 100);
+}
+
+/* A copy of this test binary whose last line table claims DWARF 9: the
+ * others, this file's among them, stay readable to libdwfl.  Returns
+ * false when its .debug_line is compressed (not patchable in place). */
+static bool symtest_copy_with_bad_line_table(char *path)
+{
+	int out = mkstemp(path);
+	assert_true(out >= 0);
+	int in = open("/proc/self/exe", O_RDONLY);
+	assert_true(in >= 0);
+	char buf[65536];
+	ssize_t got;
+	while ((got = read(in, buf, sizeof(buf))) > 0)
+		assert_int_equal(write(out, buf, (size_t)got), got);
+	close(in);
+	assert_int_equal(fchmod(out, 0700), 0);
+
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(out, ELF_C_READ, NULL);
+	size_t shstrndx;
+	assert_non_null(elf);
+	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
+	GElf_Shdr line = { 0 };
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr shdr;
+		assert_non_null(gelf_getshdr(scn, &shdr));
+		if (strcmp(elf_strptr(elf, shstrndx, shdr.sh_name), ".debug_line") == 0)
+			line = shdr;
+	}
+	elf_end(elf);
+	bool ok = line.sh_size > 0 && !(line.sh_flags & SHF_COMPRESSED);
+	/* Walk the 32-bit unit lengths to the last unit; its version follows. */
+	off_t unit = (off_t)line.sh_offset, end = unit + (off_t)line.sh_size;
+	for (uint32_t len; ok && pread(out, &len, 4, unit) == 4 && unit + 4 + (off_t)len < end;)
+		unit += 4 + (off_t)len;
+	const unsigned char version9[2] = { 9, 0 };
+	if (ok)
+		assert_int_equal(pwrite(out, version9, 2, unit + 4), 2);
+	close(out);
+	return ok;
+}
+
+/* Where pid has mapped the start of the file at path. */
+static uintptr_t symtest_map_base(pid_t pid, const char *path)
+{
+	char maps[64], line[1024];
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", (int)pid);
+	FILE *f = fopen(maps, "r");
+	unsigned long base = 0;
+	while (f && !base && fgets(line, sizeof(line), f))
+		if (!strstr(line, path) || sscanf(line, "%lx-", &base) != 1)
+			base = 0;
+	if (f)
+		fclose(f);
+	return base;
+}
+
+/* When symbols cannot read a module's line tables itself, libdwfl still
+ * answers: nothing that had a line before loses it. */
+static void test_unreadable_line_tables_fall_back_to_libdwfl(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/test_symbols.XXXXXX";
+	if (!symtest_copy_with_bad_line_table(path)) {
+		unlink(path);
+		skip();
+	}
+	struct linetab *lt;
+	assert_int_equal(linetab_open(path, &lt), -EBADMSG);
+
+	pid_t child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* should the test crash */
+		execl(path, path, "--sleep", (char *)NULL);
+		_exit(127);
+	}
+	uintptr_t child_base = 0;
+	for (int i = 0; i < 500 && !child_base; i++) {
+		usleep(10000);
+		child_base = symtest_map_base(child, path);
+	}
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	uintptr_t self_base = symtest_map_base(getpid(), self);
+
+	/* Look up first, check after the child is gone. */
+	struct symbols *s = NULL;
+	struct symbol_info si = { 0 };
+	char err[256];
+	uintptr_t pc = (uintptr_t)&symtest_target - self_base + child_base;
+	bool found = child_base && self_base && symbols_open(child, &s, err, sizeof(err)) == 0 &&
+		     symbols_lookup(s, pc, false, &si);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	unlink(path);
+	assert_true(found);
+	assert_string_equal(si.func, "symtest_target");
+	assert_non_null(si.file);
+	assert_true(ends_with(si.file, "test_symbols.c"));
+	assert_int_equal(si.line, SYMTEST_TARGET_LINE);
+	symbols_close(s);
+}
+
 static bool symtest_pid1_refused(void)
 {
 	struct symbols *s;
@@ -381,8 +546,13 @@ static void test_foreign_pid_is_refused(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* test_unreadable_line_tables_fall_back_to_libdwfl's child */
+	if (argc > 1 && strcmp(argv[1], "--sleep") == 0) {
+		pause();
+		return 0;
+	}
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_own_static_function),
 		cmocka_unit_test(test_return_address_names_the_call),
@@ -394,6 +564,8 @@ int main(void)
 		cmocka_unit_test(test_cache_returns_same_answer),
 		cmocka_unit_test(test_cache_grows),
 		cmocka_unit_test(test_names_match_libdwfl),
+		cmocka_unit_test(test_libc_lines_match_libdwfl),
+		cmocka_unit_test(test_unreadable_line_tables_fall_back_to_libdwfl),
 		cmocka_unit_test(test_refresh_keeps_names_and_sees_dlopen),
 		cmocka_unit_test(test_bad_pid),
 		cmocka_unit_test(test_foreign_pid_is_refused),
