@@ -41,6 +41,8 @@ struct stacks_ctx {
 	pid_t *stragglers;
 	size_t nstragglers;
 
+	uint64_t pcs[STACKS_MAX_FRAMES];   /* one unwind's, before they are copied */
+
 	char *buf;
 	size_t cap;
 };
@@ -57,7 +59,7 @@ struct work {
 	uint64_t t_interrupt, stop_ns;
 	struct unwind_grab grab;     /* taken while stopped, unwound after */
 	size_t npcs;
-	uint64_t pcs[STACKS_MAX_FRAMES];
+	uint64_t *pcs;               /* npcs of them; a work array stays small */
 };
 
 /* Owns the strings of one snapshot: an open-addressing set, so that each
@@ -414,8 +416,11 @@ static void work_grab(struct stacks_ctx *c, struct work *w)
 /* Once it runs again: the unwind, from the grab. */
 static void work_unwind(struct stacks_ctx *c, struct work *w)
 {
-	if (w->err == 0)
-		w->npcs = unwind_remote_frames(c->uw, w->tid, &w->grab, w->pcs, STACKS_MAX_FRAMES);
+	if (w->err == 0) {
+		w->npcs = unwind_remote_frames(c->uw, w->tid, &w->grab, c->pcs, STACKS_MAX_FRAMES);
+		w->pcs = xmalloc(w->npcs * sizeof(*w->pcs));
+		memcpy(w->pcs, c->pcs, w->npcs * sizeof(*w->pcs));
+	}
 	unwind_grab_release(&w->grab);
 }
 
@@ -458,6 +463,7 @@ static void capture_one_by_one(struct stacks_ctx *c, struct work *ws, size_t n)
 		struct work *w = &ws[i];
 		if (w->state == W_DONE)
 			continue;
+		unwind_remote_grab_prepare(c->uw, w->tid, &w->grab);
 		work_seize(c, w);
 		if (deny_rest(ws, i, n))
 			break;
@@ -475,6 +481,9 @@ static void capture_one_by_one(struct stacks_ctx *c, struct work *ws, size_t n)
 /* Consistent mode: stop all, grab all, resume all, then unwind. */
 static void capture_all_at_once(struct stacks_ctx *c, struct work *ws, size_t n)
 {
+	for (size_t i = 0; i < n; i++)
+		if (ws[i].state != W_DONE)
+			unwind_remote_grab_prepare(c->uw, ws[i].tid, &ws[i].grab);
 	for (size_t i = 0; i < n; i++) {
 		if (ws[i].state == W_DONE)
 			continue;
@@ -707,6 +716,16 @@ void stacks_close(struct stacks_ctx *c)
 	free(c);
 }
 
+/* Also the grabs of threads that were never unwound (they failed). */
+static void works_free(struct work *ws, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(ws[i].pcs);
+		unwind_grab_release(&ws[i].grab);
+	}
+	free(ws);
+}
+
 /* The whole capture failed: say why with the first thread's reason. */
 static int capture_error(struct work *ws, size_t n, char *err, size_t errlen)
 {
@@ -788,12 +807,12 @@ int stacks_capture(struct stacks_ctx *c, bool consistent, struct stack_snapshot 
 		ok += ws[i].err == 0;
 	if (ok == 0) {
 		rc = capture_error(ws, n, err, errlen);
-		free(ws);
+		works_free(ws, n);
 		return rc;
 	}
 	/* Every thread runs again: now the slow part, names. */
 	struct stack_snapshot *s = snapshot_build(c, ws, n);
-	free(ws);
+	works_free(ws, n);
 	s->captured_at = captured_at;
 	s->consistent = consistent;
 	s->wall_ms = (util_now_mono() - t0) * 1e3;

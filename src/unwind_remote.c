@@ -660,16 +660,23 @@ static void memo_store(struct unwind_remote *u, pid_t tid, const uint64_t *pcs, 
 	*slot = m;
 }
 
-int unwind_remote_grab(struct unwind_remote *u, pid_t tid, struct unwind_grab *g)
+void unwind_remote_grab_prepare(struct unwind_remote *u, pid_t tid, struct unwind_grab *g)
 {
 	memset(g, 0, sizeof(*g));
-	if (ptrace(PTRACE_GETREGS, tid, NULL, &g->regs) < 0)
-		return -errno;
 	const struct thread_memo *m = memo_find(u, tid);
 	size_t want = m ? m->depth + GRAB_SLACK : GRAB_FIRST;
-	want = want < GRAB_MIN ? GRAB_MIN : want > GRAB_MAX ? GRAB_MAX : want;
+	g->len = want < GRAB_MIN ? GRAB_MIN : want > GRAB_MAX ? GRAB_MAX : want;
+	g->bytes = xmalloc(g->len);
+	memset(g->bytes, 0, g->len);
+}
+
+int unwind_remote_grab(struct unwind_remote *u, pid_t tid, struct unwind_grab *g)
+{
+	size_t want = g->len;
+	g->len = 0;
+	if (ptrace(PTRACE_GETREGS, tid, NULL, &g->regs) < 0)
+		return -errno;
 	g->lo = g->regs.rsp;
-	g->bytes = xmalloc(want);
 	/* Stops at the first unreadable page: the end of the stack mapping. */
 	struct iovec local = { g->bytes, want };
 	struct iovec remote = { (void *)(uintptr_t)g->lo, want };

@@ -51,9 +51,13 @@ struct unwind_grab {
 	unsigned char *bytes;
 };
 
-/* Fill g from thread tid, which must be in a ptrace stop of ours.  Returns
- * 0, or a negative errno when the registers could not be read (g then holds
- * nothing to release). */
+/* Before thread tid is stopped: a buffer of the size its grab will want,
+ * already written to, so that no page fault of ours lengthens the stop. */
+void unwind_remote_grab_prepare(struct unwind_remote *u, pid_t tid, struct unwind_grab *g);
+
+/* Fill the prepared g from thread tid, which must be in a ptrace stop of
+ * ours.  Returns 0, or a negative errno when the registers could not be
+ * read.  Release g in either case. */
 int unwind_remote_grab(struct unwind_remote *u, pid_t tid, struct unwind_grab *g);
 void unwind_grab_release(struct unwind_grab *g);
 
