@@ -17,13 +17,18 @@
  *    across refreshes until symbols_close(). */
 #include "symbols.h"
 
+#include <dirent.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "linetab.h"
 #include "util.h"
@@ -83,6 +88,8 @@ struct sym_section {
 /* Hung on the module's libdwfl userdata slot, so it is dropped exactly when
  * libdwfl drops the module. */
 struct sym_table {
+	pid_t pid;                    /* the process the module is mapped in */
+	bool built;                   /* symbols and sections read */
 	struct sym_pass globals, locals;
 	struct sym_section *sections; /* the main file's SHF_ALLOC ones, by start */
 	size_t nsections;
@@ -287,13 +294,13 @@ static void symbols_pass_sort(struct sym_pass *p)
 
 /* The candidates __libdwfl_addrsym considers, split into its two passes:
  * symbols from the module's first global on, then the locals before it. */
-static struct sym_table *symbols_table_build(Dwfl_Module *mod)
+static void symbols_table_build(struct sym_table *t, Dwfl_Module *mod)
 {
-	struct sym_table *t = xcalloc(1, sizeof(*t));
+	t->built = true;
 	int n = dwfl_module_getsymtab(mod);
 	int first_global = dwfl_module_getsymtab_first_global(mod);
 	if (n <= 0 || first_global < 0)
-		return t;
+		return;
 	symbols_sections_build(t, mod);
 	struct sym_pass *passes[] = { &t->globals, &t->locals };
 	for (int i = 0; i < 2; i++) {
@@ -322,7 +329,6 @@ static struct sym_table *symbols_table_build(Dwfl_Module *mod)
 	}
 	symbols_pass_sort(&t->globals);
 	symbols_pass_sort(&t->locals);
-	return t;
 }
 
 static void symbols_table_free(struct sym_table *t)
@@ -436,8 +442,78 @@ static struct sym_table *symbols_module_table(Dwfl_Module *mod)
 	void **userdata;
 	dwfl_module_info(mod, &userdata, NULL, NULL, NULL, NULL, NULL, NULL);
 	if (!*userdata)
-		*userdata = symbols_table_build(mod);
-	return *userdata;
+		*userdata = xcalloc(1, sizeof(struct sym_table));
+	struct sym_table *t = *userdata;
+	if (!t->built)
+		symbols_table_build(t, mod);
+	return t;
+}
+
+/* Every module reported gets its table at once, unbuilt, so that
+ * symbols_find_elf knows the process before the module's file is open. */
+static int symbols_module_adopt(Dwfl_Module *mod, void **userdata, const char *name,
+				Dwarf_Addr start, void *arg)
+{
+	(void)mod, (void)name, (void)start;
+	const struct symbols *s = arg;
+	if (!*userdata) {
+		struct sym_table *t = xcalloc(1, sizeof(*t));
+		t->pid = s->pid;
+		*userdata = t;
+	}
+	return DWARF_CB_OK;
+}
+
+static bool symbols_is_deleted(const char *name)
+{
+	static const char suffix[] = " (deleted)";
+	size_t n = strlen(name), m = sizeof(suffix) - 1;
+	return n > m && strcmp(name + n - m, suffix) == 0;
+}
+
+/* The mapping of pid that starts at base, as a /proc/PID/map_files entry. */
+static bool symbols_map_file(pid_t pid, uint64_t base, char *path, size_t len)
+{
+	char dir[64], prefix[32];
+	snprintf(dir, sizeof(dir), "/proc/%d/map_files", (int)pid);
+	int plen = snprintf(prefix, sizeof(prefix), "%" PRIx64 "-", base);
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool found = false;
+	for (struct dirent *de; !found && (de = readdir(d));) {
+		if (strncmp(de->d_name, prefix, (size_t)plen) == 0) {
+			snprintf(path, len, "%s/%s", dir, de->d_name);
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* libdwfl's finder, and for a file deleted or replaced since it was
+ * mapped (a package upgraded under a running service) the file the process
+ * still holds: its program through /proc/PID/exe, any other module through
+ * /proc/PID/map_files (which needs root or CAP_CHECKPOINT_RESTORE).  libdwfl
+ * alone would name none of its functions. */
+static int symbols_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
+			    Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+	int fd = dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
+	const struct sym_table *t = *userdata;
+	if (fd >= 0 || *elfp || !t || !t->pid || !symbols_is_deleted(name))
+		return fd;
+
+	char path[PATH_MAX], link[PATH_MAX];
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)t->pid);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	bool is_exe = n > 0 && (size_t)n == strlen(name) && memcmp(link, name, (size_t)n) == 0;
+	if (!is_exe && !symbols_map_file(t->pid, base, path, sizeof(path)))
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0)
+		*file_name = xstrdup(path);
+	return fd;
 }
 
 #define SYM_BUILDID_MAX 64
@@ -637,6 +713,7 @@ int symbols_refresh(struct symbols *s)
 	int r = dwfl_linux_proc_report(s->dwfl, s->pid);
 	if (dwfl_report_end(s->dwfl, symbols_module_removed, NULL) != 0 && r == 0)
 		r = -1;
+	dwfl_getmodules(s->dwfl, symbols_module_adopt, s, 0);
 	if (s->cache_cap)
 		symbols_cache_rebuild(s, s->cache_cap, symbols_entry_still_mapped);
 	return symbols_report_error(r);
@@ -647,7 +724,7 @@ int symbols_open(pid_t pid, struct symbols **out, char *err, size_t errlen)
 	*out = NULL;
 	struct symbols *s = xcalloc(1, sizeof(*s));
 	s->pid = pid;
-	s->callbacks.find_elf = dwfl_linux_proc_find_elf;
+	s->callbacks.find_elf = symbols_find_elf;
 	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->callbacks);
@@ -661,6 +738,7 @@ int symbols_open(pid_t pid, struct symbols **out, char *err, size_t errlen)
 	int r = dwfl_linux_proc_report(s->dwfl, pid);
 	if (dwfl_report_end(s->dwfl, NULL, NULL) != 0 && r == 0)
 		r = -1;
+	dwfl_getmodules(s->dwfl, symbols_module_adopt, s, 0);
 	int e = symbols_report_error(r);
 	if (e < 0) {
 		if (e == -ESRCH)

@@ -154,6 +154,24 @@ def stacks_dump_spelling(ctx):
 
 
 @test
+def stacks_deleted_binary(ctx):
+    """A program whose file was deleted after it started (an upgrade under a
+    running service): its functions and lines are still named."""
+    exe = os.path.join(ctx.tempdir(), "stacky-old")
+    shutil.copy(os.path.join(TARGETS, "stacky"), exe)
+    t = start_target(ctx, "stacky", "--threads", 3, exe=exe)
+    os.unlink(exe)
+    res = run_pscope("-s", "--json", t.pid)
+    check(res.rc == 0, "exit status %s\n%s" % (res.rc, res))
+    st = stacks_of(only_record(res, t.pid))
+    check_truth_stacks(t, st, exact=True)
+    lines = [f for th in st["threads"] for f in th.get("frames", [])
+             if f.get("func") == "level1"]
+    check(lines and all("(deleted)" in f.get("module", "") and f.get("line") for f in lines),
+          "level1 frames without module '(deleted)' or a line: %s" % lines[:2])
+
+
+@test
 def stacks_deep_thread(ctx):
     """A thread 150 calls deep (about 165 KiB of stack): every level in order,
     at the first capture and the next ones, one by one and consistent."""

@@ -260,6 +260,41 @@ static void test_refresh_keeps_names_and_sees_dlopen(void **state)
 	assert_ptr_equal(before.func, after.func);
 }
 
+/* A library deleted after it was mapped (an upgrade under a running
+ * service): named through /proc/PID/map_files, which needs root. */
+static void test_deleted_library_still_named(void **state)
+{
+	(void)state;
+	const char *src = "/lib/x86_64-linux-gnu/libcrypt.so.1";
+	char copy[] = "/tmp/pscope-symtest-XXXXXX";
+	if (geteuid() != 0 || access(src, R_OK) != 0)
+		skip();
+	int out = mkstemp(copy), in = open(src, O_RDONLY | O_CLOEXEC);
+	assert_true(out >= 0 && in >= 0);
+	char buf[65536];
+	for (ssize_t n; (n = read(in, buf, sizeof(buf))) > 0;)
+		assert_int_equal(write(out, buf, (size_t)n), n);
+	close(in);
+	close(out);
+	void *lib = dlopen(copy, RTLD_NOW | RTLD_LOCAL);
+	assert_int_equal(unlink(copy), 0);
+	assert_non_null(lib);
+	void *fn = dlsym(lib, "crypt");
+	assert_non_null(fn);
+
+	struct symbols *s;
+	char err[256];
+	assert_int_equal(symbols_open(getpid(), &s, err, sizeof(err)), 0);
+	struct symbol_info si;
+	assert_true(symbols_lookup(s, (uintptr_t)fn, false, &si));
+	assert_non_null(si.module);
+	assert_non_null(strstr(si.module, "(deleted)"));
+	assert_non_null(si.func);
+	assert_non_null(strstr(si.func, "crypt"));
+	symbols_close(s);
+	dlclose(lib);
+}
+
 static void test_bad_pid(void **state)
 {
 	(void)state;
@@ -567,6 +602,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_libc_lines_match_libdwfl),
 		cmocka_unit_test(test_unreadable_line_tables_fall_back_to_libdwfl),
 		cmocka_unit_test(test_refresh_keeps_names_and_sees_dlopen),
+		cmocka_unit_test(test_deleted_library_still_named),
 		cmocka_unit_test(test_bad_pid),
 		cmocka_unit_test(test_foreign_pid_is_refused),
 	};
