@@ -52,6 +52,7 @@ enum work_state { W_LISTED, W_SEIZED, W_STOPPED, W_DONE };
 
 struct work {
 	pid_t tid;
+	char name[64];               /* raw comm, read before the capture */
 	enum work_state state;
 	int err;
 	char why[128];
@@ -612,7 +613,7 @@ static struct stack_snapshot *snapshot_build(struct stacks_ctx *c, struct work *
 		t->group = -1;
 		t->err = w->err;
 		snprintf(t->why, sizeof(t->why), "%s", w->why);
-		read_thread_name(c, w->tid, t->name, sizeof(t->name));
+		memcpy(t->name, w->name, sizeof(t->name));
 		t->stop_ns = w->stop_ns;
 		if (w->stop_ns)
 			stops[nstops++] = (double)w->stop_ns / 1e3;
@@ -747,7 +748,8 @@ void stacks_prepare(struct stacks_ctx *c)
 int stacks_capture(struct stacks_ctx *c, bool consistent, struct stack_snapshot **out,
 		   char *err, size_t errlen)
 {
-	symbols_warm_end(c->sym);
+	/* What comes before the first stop runs while the symbols are still
+	 * warming (stacks_prepare), on the other CPU. */
 	double t0 = util_now_mono(), captured_at = util_now_real();
 
 	release_stragglers(c);
@@ -774,8 +776,10 @@ int stacks_capture(struct stacks_ctx *c, bool consistent, struct stack_snapshot 
 		return rc;
 	}
 	/* The first sync only reads what symbols_open already saw. */
-	if (rc > 0 && c->synced && c->sym)
+	if (rc > 0 && c->synced && c->sym) {
+		symbols_warm_end(c->sym);
 		symbols_refresh(c->sym);
+	}
 	c->synced = true;
 
 	pid_t *tids = NULL;
@@ -789,6 +793,7 @@ int stacks_capture(struct stacks_ctx *c, bool consistent, struct stack_snapshot 
 	struct work *ws = xcalloc(n + 1, sizeof(*ws));
 	for (size_t i = 0; i < n; i++) {
 		ws[i].tid = tids[i];
+		read_thread_name(c, tids[i], ws[i].name, sizeof(ws[i].name));
 		/* Still ours from an earlier capture: seizing it again would fail. */
 		for (size_t k = 0; k < c->nstragglers; k++)
 			if (c->stragglers[k] == tids[i])
@@ -797,6 +802,7 @@ int stacks_capture(struct stacks_ctx *c, bool consistent, struct stack_snapshot 
 	}
 	free(tids);
 
+	symbols_warm_end(c->sym);
 	if (consistent)
 		capture_all_at_once(c, ws, n);
 	else

@@ -91,11 +91,12 @@ struct stacks_ctx;
 int stacks_open(pid_t pid, struct stacks_ctx **out, char *err, size_t errlen);
 void stacks_close(struct stacks_ctx *c);
 
-/* Start the one-time costly part of naming frames (the C library's debug
- * info) on another thread, so it overlaps with whatever the caller does
- * next (reading /proc for the first sample, say).  Stops nothing.  The
- * next stacks_capture() waits for it before stopping any thread: a thread
- * stopped while another one of ours takes the CPU stays stopped longer. */
+/* Start the one-time costly part of naming frames (the C library's line
+ * tables) on another thread, so it overlaps with whatever the caller does
+ * next (reading /proc for the first sample, say) and with the parts of the
+ * first capture that stop nothing (listing threads, reading their names).
+ * That capture waits for it before stopping any thread: a thread stopped
+ * while another one of ours takes the CPU stays stopped longer. */
 void stacks_prepare(struct stacks_ctx *c);
 
 /* Capture every thread listed in /proc/PID/task now (threads born during
