@@ -34,6 +34,9 @@ enum {
 	GRAB_MIN = 4096,
 	GRAB_MAX = 512 * 1024,
 	GRAB_SLACK = 1024,           /* above the depth the last unwind read */
+	GRAB_SLOTS = GRAB_MAX / 8,   /* the words of a grab */
+	RED_ZONE = 128,              /* below the stack pointer, still the thread's */
+	SHAPE_ALIGN = 4096,          /* see memo_fits() */
 };
 
 /* DWARF pointer encodings used by .eh_frame_hdr (LSB 5.0, "Exception Frames"). */
@@ -61,12 +64,18 @@ struct range {
 };
 
 /* The last unwind of a thread and everything it depended on: the
- * registers libunwind asked for and the bytes it read outside read-only
- * file mappings (that is, the stack).  Code and unwind tables only change
- * with the mappings, which drop every memo.  A parked thread shows the
- * same registers and stack at the next capture: comparing those bytes
- * with its grab replaces the whole unwind (about 1 µs a frame).  The depth
- * sizes the next grab, so a parked thread's copy is a page, not 32 KiB. */
+ * registers libunwind asked for and the stack words it read (everything
+ * else it read is in read-only file mappings, which change only with the
+ * mappings, and those drop every memo).  Words are counted from the stack
+ * pointer, in 8-byte slots.
+ *  - A parked thread shows the same registers and words at the next
+ *    capture: comparing them with its grab replaces the whole unwind.
+ *  - The threads of a pool parked the same way show them too, moved by
+ *    the distance between their stacks: one unwind serves them all (see
+ *    memo_fits).  Unwinding costs about 20 µs a thread here, most of it
+ *    the signal masking around libunwind's cache lock.
+ *  - The depth sizes the next grab, so a parked thread's copy is a page,
+ *    not 32 KiB. */
 struct thread_memo {
 	pid_t tid;                   /* 0: empty slot */
 	bool valid;                  /* false: pcs cannot be reused, depth still holds */
@@ -74,11 +83,18 @@ struct thread_memo {
 	unsigned seen;               /* sync generation of its last use */
 	uint32_t reg_mask;           /* 1 << UNW_X86_64_* of the registers read */
 	struct user_regs_struct regs;
-	uint64_t lo;                 /* the bytes read: [lo, lo + nbytes) */
-	size_t nbytes;
-	unsigned char *bytes;
+	size_t grab_len;             /* its grab: [rsp, rsp + grab_len) was its stack */
+	size_t first, nslots;        /* the slots [first, first + nslots) span the reads */
+	uint64_t *words;             /* their values */
+	uint64_t *read;              /* bit i: slot first + i was read */
 	size_t npcs;
 	uint64_t pcs[];
+};
+
+/* Threads that were unwound, by the instruction they were stopped at. */
+struct shape_slot {
+	uint64_t rip;
+	pid_t tid;                   /* 0: empty */
 };
 
 struct unwind_remote {
@@ -103,11 +119,15 @@ struct unwind_remote {
 	uint32_t reg_mask;
 	uint64_t dep_lo, dep_hi;     /* dep_lo > dep_hi: no memory read yet */
 	bool dep_failed;             /* a read failed or went past the grab: pcs not remembered */
+	uint64_t *read_bits;         /* GRAB_SLOTS bits: the grab's slots read */
 
 	struct thread_memo **memos;  /* open addressing by tid */
 	size_t memo_cap;             /* a power of two, or 0 */
 	size_t nmemos;
 	unsigned sync_gen;
+	struct shape_slot *shapes;   /* open addressing by rip; entries are hints */
+	size_t shape_cap;            /* a power of two, or 0 */
+	size_t nshapes;
 
 	char *buf;
 	size_t cap;
@@ -153,8 +173,13 @@ static void depend_on(struct unwind_remote *u, uint64_t addr, size_t len)
 {
 	if (in_ranges(u->fixed, u->nfixed, addr))
 		return;
-	if (!in_grab(u->grab, addr, len))
+	if (!in_grab(u->grab, addr, len)) {
 		u->dep_failed = true;
+	} else {
+		for (uint64_t slot = (addr - u->grab->lo) / 8;
+		     slot <= (addr + len - 1 - u->grab->lo) / 8; slot++)
+			u->read_bits[slot / 64] |= 1ULL << (slot % 64);
+	}
 	if (addr < u->dep_lo)
 		u->dep_lo = addr;
 	if (addr + len > u->dep_hi)
@@ -457,17 +482,26 @@ static bool maps_line_matters(const char *p, size_t n)
 	return f && f + 1 < end && f[1] != '0';
 }
 
+static void memo_free(struct thread_memo *m)
+{
+	free(m->words);
+	free(m->read);
+	free(m);
+}
+
 static void memo_free_all(struct unwind_remote *u)
 {
 	for (size_t i = 0; i < u->memo_cap; i++) {
 		if (u->memos[i]) {
-			free(u->memos[i]->bytes);
-			free(u->memos[i]);
+			memo_free(u->memos[i]);
 		}
 	}
 	free(u->memos);
 	u->memos = NULL;
 	u->memo_cap = u->nmemos = 0;
+	free(u->shapes);
+	u->shapes = NULL;
+	u->shape_cap = u->nshapes = 0;
 }
 
 static struct thread_memo **memo_slot(struct thread_memo **table, size_t cap, pid_t tid)
@@ -509,8 +543,7 @@ static void memo_prune(struct unwind_remote *u)
 		if (m->seen == u->sync_gen) {
 			*memo_slot(table, cap, m->tid) = m;
 		} else {
-			free(m->bytes);
-			free(m);
+			memo_free(m);
 		}
 	}
 	free(u->memos);
@@ -609,55 +642,148 @@ static struct thread_memo *memo_find(struct unwind_remote *u, pid_t tid)
 	return u->memo_cap ? *memo_slot(u->memos, u->memo_cap, tid) : NULL;
 }
 
-/* Does the grab still show what memo m depended on? */
-static bool memo_matches(struct unwind_remote *u, const struct thread_memo *m)
+static uint64_t grab_word(const struct unwind_grab *g, size_t slot)
 {
-	if (!m->valid)
+	uint64_t v;
+	memcpy(&v, g->bytes + slot * 8, sizeof(v));
+	return v;
+}
+
+/* A value m's unwind read, and the same one in another thread whose stack
+ * lies delta bytes away: equal, or both pointing into their own stacks at
+ * the same place. */
+static bool value_fits(const struct thread_memo *m, uint64_t then, uint64_t now, uint64_t delta)
+{
+	if (then == now)
+		return true;
+	return delta && then - (m->regs.rsp - RED_ZONE) < m->grab_len + RED_ZONE &&
+	       now == then + delta;
+}
+
+/* Would unwinding g read what m's unwind read, relative to the stack
+ * pointer?  Then it takes the same steps and finds the same pcs: the code
+ * and unwind tables are the same, every stack address it computes is m's
+ * moved by delta, and every value it loads is m's (or, pointing into the
+ * stack, m's moved by delta).  The rip must be the same.  delta must be a
+ * multiple of SHAPE_ALIGN, so that realigning the stack (CFI that masks
+ * the stack pointer) moves by delta too; thread stacks are page-aligned
+ * mappings, so the threads of a pool parked the same way qualify. */
+static bool memo_fits(const struct thread_memo *m, const struct unwind_grab *g)
+{
+	uint64_t delta = g->regs.rsp - m->regs.rsp;
+	if (!m->valid || g->regs.rip != m->regs.rip || delta % SHAPE_ALIGN ||
+	    (m->first + m->nslots) * 8 > g->len)
 		return false;
 	for (int r = 0; r <= UNW_X86_64_RIP; r++) {
 		uint64_t now, then;
-		if ((m->reg_mask & (1u << r)) && reg_value(&u->regs, r, &now) &&
-		    reg_value(&m->regs, r, &then) && now != then)
+		if ((m->reg_mask & (1u << r)) && reg_value(&g->regs, r, &now) &&
+		    reg_value(&m->regs, r, &then) && !value_fits(m, then, now, delta))
 			return false;
 	}
-	return m->nbytes == 0 || (in_grab(u->grab, m->lo, m->nbytes) &&
-				  memcmp(u->grab->bytes + (m->lo - u->grab->lo), m->bytes,
-					 m->nbytes) == 0);
+	for (size_t i = 0; i < m->nslots; i++)
+		if ((m->read[i / 64] >> (i % 64) & 1) &&
+		    !value_fits(m, m->words[i], grab_word(g, m->first + i), delta))
+			return false;
+	return true;
 }
 
-/* Remember this unwind of tid: its pcs, when everything it read can be
- * checked in a later grab, and in any case how deep it read. */
-static void memo_store(struct unwind_remote *u, pid_t tid, const uint64_t *pcs, size_t n)
+/* Put m in tid's slot, dropping what was there. */
+static void memo_put(struct unwind_remote *u, pid_t tid, struct thread_memo *m)
 {
-	size_t nbytes = u->dep_lo < u->dep_hi ? u->dep_hi - u->dep_lo : 0;
-	bool valid = !u->dep_failed && nbytes <= MEMO_MAX_BYTES && n <= MEMO_MAX_FRAMES;
-	if (!valid)
-		n = nbytes = 0;
-	struct thread_memo *m = xmalloc(sizeof(*m) + n * sizeof(*pcs));
-	m->bytes = nbytes ? xmalloc(nbytes) : NULL;
-	if (nbytes)   /* !dep_failed: every byte read is in the grab */
-		memcpy(m->bytes, u->grab->bytes + (u->dep_lo - u->grab->lo), nbytes);
-	m->tid = tid;
-	m->valid = valid;
-	m->depth = u->dep_lo < u->dep_hi && u->dep_hi > u->regs.rsp ? u->dep_hi - u->regs.rsp : 0;
-	m->seen = u->sync_gen;
-	m->reg_mask = u->reg_mask;
-	m->regs = u->regs;
-	m->lo = u->dep_lo;
-	m->nbytes = nbytes;
-	m->npcs = n;
-	memcpy(m->pcs, pcs, n * sizeof(*pcs));
-
 	if (!memo_find(u, tid) && 2 * (u->nmemos + 1) > u->memo_cap)
 		memo_grow(u);
 	struct thread_memo **slot = memo_slot(u->memos, u->memo_cap, tid);
-	if (*slot) {
-		free((*slot)->bytes);
-		free(*slot);
-	} else {
+	if (*slot)
+		memo_free(*slot);
+	else
 		u->nmemos++;
-	}
 	*slot = m;
+}
+
+/* A memo for tid, grabbed as g, with the pcs and the reads of src (an
+ * unwind just done, or another thread's memo that fits g): its words are
+ * g's own. */
+static struct thread_memo *memo_new(struct unwind_remote *u, pid_t tid,
+				    const struct unwind_grab *g, const struct thread_memo *src,
+				    const uint64_t *pcs, size_t n)
+{
+	struct thread_memo *m = xmalloc(sizeof(*m) + n * sizeof(*pcs));
+	*m = *src;
+	m->tid = tid;
+	m->seen = u->sync_gen;
+	m->regs = g->regs;
+	m->grab_len = g->len;
+	m->npcs = n;
+	memcpy(m->pcs, pcs, n * sizeof(*pcs));
+	size_t nwords = (m->nslots + 63) / 64;
+	m->words = m->nslots ? xmalloc(m->nslots * sizeof(*m->words)) : NULL;
+	m->read = m->nslots ? xmalloc(nwords * sizeof(*m->read)) : NULL;
+	for (size_t i = 0; i < m->nslots; i++)
+		m->words[i] = grab_word(g, m->first + i);
+	if (m->nslots)
+		memcpy(m->read, src->read, nwords * sizeof(*m->read));
+	return m;
+}
+
+/* Remember the unwind of tid just done: its pcs, when everything it read
+ * is in the grab, and in any case how deep it read. */
+static void memo_store(struct unwind_remote *u, pid_t tid, const uint64_t *pcs, size_t n)
+{
+	const struct unwind_grab *g = u->grab;
+	struct thread_memo src = {
+		.valid = !u->dep_failed && n <= MEMO_MAX_FRAMES &&
+			 (u->dep_lo >= u->dep_hi || u->dep_hi - u->dep_lo <= MEMO_MAX_BYTES),
+		.depth = u->dep_lo < u->dep_hi && u->dep_hi > g->lo ? u->dep_hi - g->lo : 0,
+		.reg_mask = u->reg_mask,
+	};
+	uint64_t bits[MEMO_MAX_BYTES / 8 / 64 + 2];
+	if (src.valid && u->dep_lo < u->dep_hi) {
+		/* !dep_failed: every word read is in the grab. */
+		src.first = (u->dep_lo - g->lo) / 8;
+		src.nslots = (u->dep_hi - g->lo + 7) / 8 - src.first;
+		memset(bits, 0, (src.nslots + 63) / 64 * sizeof(*bits));
+		for (size_t i = 0; i < src.nslots; i++) {
+			size_t slot = src.first + i;
+			if (u->read_bits[slot / 64] >> (slot % 64) & 1)
+				bits[i / 64] |= 1ULL << (i % 64);
+		}
+		src.read = bits;
+	}
+	memo_put(u, tid, memo_new(u, tid, g, &src, pcs, src.valid ? n : 0));
+}
+
+static struct shape_slot *shape_slot(struct shape_slot *table, size_t cap, uint64_t rip)
+{
+	size_t i = (size_t)((rip * 0x9e3779b97f4a7c15ULL) >> 20) & (cap - 1);
+	while (table[i].tid && table[i].rip != rip)
+		i = (i + 1) & (cap - 1);
+	return &table[i];
+}
+
+/* The last thread unwound at rip is the candidate for the next ones. */
+static void shape_note(struct unwind_remote *u, uint64_t rip, pid_t tid)
+{
+	if (2 * (u->nshapes + 1) > u->shape_cap) {
+		size_t cap = u->shape_cap ? 2 * u->shape_cap : 64;
+		struct shape_slot *table = xcalloc(cap, sizeof(*table));
+		for (size_t i = 0; i < u->shape_cap; i++)
+			if (u->shapes[i].tid)
+				*shape_slot(table, cap, u->shapes[i].rip) = u->shapes[i];
+		free(u->shapes);
+		u->shapes = table;
+		u->shape_cap = cap;
+	}
+	struct shape_slot *e = shape_slot(u->shapes, u->shape_cap, rip);
+	u->nshapes += !e->tid;
+	*e = (struct shape_slot){ rip, tid };
+}
+
+static const struct thread_memo *shape_find(struct unwind_remote *u, uint64_t rip)
+{
+	if (!u->shape_cap)
+		return NULL;
+	const struct shape_slot *e = shape_slot(u->shapes, u->shape_cap, rip);
+	return e->tid ? memo_find(u, e->tid) : NULL;
 }
 
 void unwind_remote_grab_prepare(struct unwind_remote *u, pid_t tid, struct unwind_grab *g)
@@ -699,11 +825,19 @@ size_t unwind_remote_frames(struct unwind_remote *u, pid_t tid, const struct unw
 	u->regs = g->regs;
 	u->grab = g;
 	struct thread_memo *m = memo_find(u, tid);
-	if (m && m->npcs <= max && memo_matches(u, m)) {
+	if (m && m->npcs <= max && memo_fits(m, g)) {
 		m->seen = u->sync_gen;
 		memcpy(pcs, m->pcs, m->npcs * sizeof(*pcs));
 		u->grab = NULL;
 		return m->npcs;
+	}
+	const struct thread_memo *shape = shape_find(u, g->regs.rip);
+	if (shape && shape != m && shape->npcs <= max && memo_fits(shape, g)) {
+		size_t n = shape->npcs;
+		memcpy(pcs, shape->pcs, n * sizeof(*pcs));
+		memo_put(u, tid, memo_new(u, tid, g, shape, shape->pcs, n));
+		u->grab = NULL;
+		return n;
 	}
 
 	cache_invalidate(u);
@@ -711,6 +845,7 @@ size_t unwind_remote_frames(struct unwind_remote *u, pid_t tid, const struct unw
 	u->dep_lo = UINT64_MAX;
 	u->dep_hi = 0;
 	u->dep_failed = false;
+	memset(u->read_bits, 0, (g->len / 8 + 64) / 64 * sizeof(*u->read_bits));
 	unw_cursor_t cursor;
 	size_t n = 0;
 	int step = -UNW_EUNSPEC;
@@ -740,6 +875,8 @@ size_t unwind_remote_frames(struct unwind_remote *u, pid_t tid, const struct unw
 		}
 	}
 	memo_store(u, tid, pcs, n);
+	if (memo_find(u, tid)->valid)
+		shape_note(u, g->regs.rip, tid);
 	u->grab = NULL;
 	return n;
 }
@@ -775,6 +912,7 @@ int unwind_remote_open(pid_t pid, int proc_dirfd, struct unwind_remote **out, ch
 	 * setting that matters most (see the header). */
 	unw_set_caching_policy(u->as, UNW_CACHE_GLOBAL);
 	u->pages = xmalloc(CACHE_PAGES * sizeof(*u->pages));
+	u->read_bits = xcalloc(GRAB_SLOTS / 64 + 1, sizeof(*u->read_bits));
 	*out = u;
 	return 0;
 }
@@ -785,6 +923,7 @@ void unwind_remote_close(struct unwind_remote *u)
 		return;
 	unw_destroy_addr_space(u->as);
 	memo_free_all(u);
+	free(u->read_bits);
 	free(u->pages);
 	free(u->mods);
 	free(u->fixed);

@@ -445,6 +445,34 @@ def stacks_follow_a_moved_thread(ctx):
 
 
 @test
+def stacks_same_place_other_callers(ctx):
+    """Threads stopped at the same instruction (all in pthread_cond_wait)
+    but called from different functions: each shows its own callers, at
+    the first capture and at later ones, where one thread's unwind may be
+    reused for another's only if their stacks match."""
+    t = start_target(ctx, "stacky", "--threads", 12, "--mover", "--deep", 3, "--twins")
+    truth = t.truth
+    os.kill(t.pid, signal.SIGWINCH)
+    check(t.next_truth().get("leaked") == 5, "no leaked threads")
+    t.truth = truth
+    want = {"stk-leak": "leak_park", "stk-mover": "mover_even", "stk-deep": "deep_park",
+            "stk-twin-a": "twin_a", "stk-twin-b": "twin_b"}
+    res = run_pscope("-b", "--json", "-n", 3, "-d", 0.05, "--stacks", t.pid)
+    recs = records_for(res, t.pid)
+    check(len(recs) == 3, "expected 3 records\n%s" % res)
+    for i, rec in enumerate(recs):
+        st = stacks_of(rec)
+        check_truth_stacks(t, st, exact=True)
+        for th in st["threads"]:
+            names = func_names(th)
+            if th["name"] in want:
+                check(want[th["name"]] in names and "level1" not in names and
+                      not ("twin_a" in names and "twin_b" in names),
+                      "capture %d: %s (%d) shows %s" % (i + 1, th["name"], th["tid"], names))
+    check_none_stopped(t.pid, "same place")
+
+
+@test
 def stacks_straggler_released(ctx):
     """A thread that did not stop in time is released at a later capture of
     the same pscope once its wait ends, and captured normally again."""

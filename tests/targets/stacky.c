@@ -3,7 +3,7 @@
  * stack capture tests.
  *
  *   stacky [--threads N] [--spin N] [--churn] [--vfork SECS] [--mover]
- *          [--deep N] [--lifetime SECS]
+ *          [--deep N] [--twins] [--lifetime SECS]
  *
  * Worker i runs thread_main -> level3 -> level2 -> level1 and blocks there
  * in pthread_cond_wait (i%3 == 0), nanosleep (1) or read on a pipe (2).
@@ -15,7 +15,10 @@
  * same frame, so only the return address on its stack tells them apart,
  * --deep N a thread "stk-deep" that recurses N times through deep_recurse,
  * whose frames hold 1 KiB each, and parks in deep_park (N = 100 puts about
- * 110 KiB of stack between its innermost frame and thread start).
+ * 110 KiB of stack between its innermost frame and thread start),
+ * --twins two threads "stk-twin-a" and "stk-twin-b" that park in
+ * twin_park through twin_a and twin_b: the same frames at the same depth,
+ * only the return address into twin_a or twin_b differs.
  *
  * Prints one JSON line when ready:
  *   {"pid":..,"threads":[{"tid":..,"name":"stk-cond-0","expect":["level1",
@@ -234,6 +237,39 @@ static void *deep_main(void *arg)
 	return NULL;
 }
 
+static int twins_parked;
+
+NOINLINE static int twin_park(void)
+{
+	pthread_mutex_lock(&lock);
+	twins_parked++;
+	pthread_cond_broadcast(&ready_cv);
+	while (sink >= 0 || sink < 0)
+		pthread_cond_wait(&never, &lock);
+	return sink;
+}
+
+NOINLINE static int twin_a(void)
+{
+	int r = twin_park();
+	sink += r;
+	return r + 1;
+}
+
+NOINLINE static int twin_b(void)
+{
+	int r = twin_park();
+	sink += r;
+	return r + 2;
+}
+
+static void *twin_main(void *arg)
+{
+	prctl(PR_SET_NAME, arg ? "stk-twin-b" : "stk-twin-a");
+	sink += arg ? twin_b() : twin_a();
+	return NULL;
+}
+
 static void *spin_main(void *arg)
 {
 	struct timespec ts;
@@ -326,7 +362,7 @@ static void start(void *(*fn)(void *), long arg)
 
 int main(int argc, char **argv)
 {
-	int nthreads = 4, nspin = 0, churn = 0, mover = 0, lifetime = 600;
+	int nthreads = 4, nspin = 0, churn = 0, mover = 0, twins = 0, lifetime = 600;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--threads") && i + 1 < argc)
@@ -337,6 +373,8 @@ int main(int argc, char **argv)
 			churn = 1;
 		else if (!strcmp(argv[i], "--mover"))
 			mover = 1;
+		else if (!strcmp(argv[i], "--twins"))
+			twins = 1;
 		else if (!strcmp(argv[i], "--deep") && i + 1 < argc)
 			deep_levels = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--vfork") && i + 1 < argc)
@@ -345,7 +383,7 @@ int main(int argc, char **argv)
 			lifetime = atoi(argv[++i]);
 		else {
 			fprintf(stderr, "usage: stacky [--threads N] [--spin N] [--churn] "
-				"[--vfork SECS] [--mover] [--deep N] [--lifetime SECS]\n");
+				"[--vfork SECS] [--mover] [--deep N] [--twins] [--lifetime SECS]\n");
 			return 2;
 		}
 	}
@@ -389,6 +427,14 @@ int main(int argc, char **argv)
 		start(deep_main, 0);
 		pthread_mutex_lock(&lock);
 		while (!deep_tid)
+			pthread_cond_wait(&ready_cv, &lock);
+		pthread_mutex_unlock(&lock);
+	}
+	if (twins) {
+		start(twin_main, 0);
+		start(twin_main, 1);
+		pthread_mutex_lock(&lock);
+		while (twins_parked < 2)
 			pthread_cond_wait(&ready_cv, &lock);
 		pthread_mutex_unlock(&lock);
 	}
