@@ -39,6 +39,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -133,17 +134,25 @@ def run_cpu(argv, env, timeout, stdout=subprocess.DEVNULL):
     with tempfile.TemporaryFile() as err:
         start = time.monotonic()
         proc = CHILDREN.track(subprocess.Popen(argv, stdout=stdout, stderr=err, env=env))
-        while True:
-            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - start > timeout:
-                proc.kill()
-                os.wait4(proc.pid, 0)
-                proc.returncode = -9
-                raise BenchError(f"{argv[0]} took more than {timeout:.0f} s: {' '.join(argv)}")
-            time.sleep(0.002)
+        # Block in wait4 rather than poll: a poller wakes every few ms and
+        # takes CPU from what is measured (2 CPUs here).
+        timed_out = threading.Event()
+
+        def expire():
+            timed_out.set()
+            proc.kill()
+
+        timer = threading.Timer(timeout, expire)
+        timer.start()
+        try:
+            _, status, ru = os.wait4(proc.pid, 0)
+        finally:
+            timer.cancel()
         wall = time.monotonic() - start
+        if timed_out.is_set():
+            proc.returncode = -9
+            CHILDREN.procs.remove(proc)
+            raise BenchError(f"{argv[0]} took more than {timeout:.0f} s: {' '.join(argv)}")
         proc.returncode = os.waitstatus_to_exitcode(status)
         CHILDREN.procs.remove(proc)
         err.seek(0)
@@ -528,10 +537,12 @@ def measure_stacks(pscope, env, targets, reps):
                                    ["--threads", str(n), "--lifetime", "400"])
         pid = ready["pid"]
         try:
-            # Cold: what one `pscope -s` (a stack dump, like eu-stack's)
-            # costs from scratch; then the same with a whole sample around it.
-            walls, outs = timed_runs([pscope, "-s", "--json", str(pid)],
-                                     env, reps, 60, keep_output=True)
+            # Cold: what one `pscope -s` (a stack dump, read like eu-stack's
+            # text) costs from scratch; the figures of such captures from
+            # their JSON; then the same with a whole sample around it.
+            walls, _ = timed_runs([pscope, "-s", str(pid)], env, reps, 60)
+            _, outs = timed_runs([pscope, "-s", "--json", str(pid)],
+                                 env, reps, 60, keep_output=True)
             cold_recs = [stacks_records(o, pid)[0] for o in outs]
             cold = [r["stacks"] for r in cold_recs]
             sample_walls, _ = timed_runs([pscope, "-b", "--json", "-n", "1", "--stacks", str(pid)],
@@ -572,10 +583,10 @@ def print_stacks_report(rows):
 
     print()
     print("stacks: one full symbolized capture from scratch, wall ms of the whole run, median")
-    print("of the runs: 'pscope' is `pscope -s` (a stack dump, as eu-stack and gdb give), '+sample'")
-    print("is `pscope -b -n 1 --stacks` (a whole sample besides); 'capture' is pscope's own")
-    print("stacks.wall_ms; per-thread stop in µs; 'warm' is the 4th capture of one pscope run")
-    print("(threads that did not move are not unwound again)")
+    print("of the runs: 'pscope' is `pscope -s` (a text stack dump, as eu-stack and gdb print),")
+    print("'+sample' is `pscope -b -n 1 --stacks` (a whole sample besides); 'capture' is")
+    print("stacks.wall_ms of `pscope -s --json` runs; per-thread stop in µs; 'warm' is the 4th")
+    print("capture of one pscope run (threads that did not move are not unwound again)")
     print(f"{'threads':>8} {'pscope':>9} {'+sample':>9} {'capture':>9} {'eu-stack':>9} {'gdb':>9} "
           f"{'stop med':>9} {'stop max':>9} {'warm ms':>9} {'warm med':>9} {'warm max':>9} "
           f"{'names = eu-stack':>18}")
