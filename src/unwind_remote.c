@@ -114,6 +114,8 @@ struct unwind_remote {
 	size_t nmods;
 	struct range *fixed;         /* read-only file mappings, sorted */
 	size_t nfixed;
+	struct range *vmas;          /* every mapping at the last sync, sorted */
+	size_t nvmas, vma_cap;
 
 	/* What the unwind in progress has depended on. */
 	uint32_t reg_mask;
@@ -552,6 +554,41 @@ static void memo_prune(struct unwind_remote *u)
 	u->nmemos = live;
 }
 
+/* "start-end ..." at the head of a maps line.  Thread stacks come and go
+ * with threads, so the list is rebuilt at every sync. */
+static void vma_note(struct unwind_remote *u, const char *line)
+{
+	char *end;
+	uint64_t start = strtoull(line, &end, 16);
+	if (*end != '-')
+		return;
+	uint64_t stop = strtoull(end + 1, &end, 16);
+	if (*end != ' ' || stop <= start)
+		return;
+	if (u->nvmas == u->vma_cap) {
+		u->vma_cap = u->vma_cap ? 2 * u->vma_cap : 256;
+		u->vmas = xrealloc(u->vmas, u->vma_cap * sizeof(*u->vmas));
+	}
+	u->vmas[u->nvmas++] = (struct range){ start, stop };
+}
+
+/* The end of the mapping that holds addr; 0 when none did at the last
+ * sync (a thread born since). */
+static uint64_t vma_end(const struct unwind_remote *u, uint64_t addr)
+{
+	size_t lo = 0, hi = u->nvmas;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (addr < u->vmas[mid].start)
+			hi = mid;
+		else if (addr >= u->vmas[mid].end)
+			lo = mid + 1;
+		else
+			return u->vmas[mid].end;
+	}
+	return 0;
+}
+
 int unwind_remote_sync(struct unwind_remote *u)
 {
 	ssize_t len = util_read_at(u->proc_dirfd, "maps", &u->buf, &u->cap);
@@ -560,11 +597,13 @@ int unwind_remote_sync(struct unwind_remote *u)
 
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t nlines = 0;
+	u->nvmas = 0;
 	for (char *p = u->buf; *p;) {
 		char *nl = strchr(p, '\n');
 		size_t n = nl ? (size_t)(nl - p) : strlen(p);
 		if (maps_line_matters(p, n))
 			h = hash_bytes(h, p, n);
+		vma_note(u, p);
 		nlines++;
 		p += n + (nl != NULL);
 	}
@@ -803,7 +842,13 @@ int unwind_remote_grab(struct unwind_remote *u, pid_t tid, struct unwind_grab *g
 	if (ptrace(PTRACE_GETREGS, tid, NULL, &g->regs) < 0)
 		return -errno;
 	g->lo = g->regs.rsp;
-	/* Stops at the first unreadable page: the end of the stack mapping. */
+	/* Never past the stack's own mapping: the next one up may be another
+	 * thread's stack or a library, and reading its untouched pages would
+	 * fault them in, in the target, while the thread waits.  Without a
+	 * known mapping the read stops at the first unreadable page. */
+	uint64_t end = vma_end(u, g->lo);
+	if (end && end - g->lo < want)
+		want = end - g->lo;
 	struct iovec local = { g->bytes, want };
 	struct iovec remote = { (void *)(uintptr_t)g->lo, want };
 	ssize_t got = process_vm_readv(u->pid, &local, 1, &remote, 1, 0);
@@ -927,6 +972,7 @@ void unwind_remote_close(struct unwind_remote *u)
 	free(u->pages);
 	free(u->mods);
 	free(u->fixed);
+	free(u->vmas);
 	free(u->buf);
 	free(u);
 }
