@@ -30,6 +30,11 @@
 struct stacks_ctx {
 	pid_t pid;
 	int proc_dirfd;
+	/* Whose maps and memory are read: the process's, or once its main
+	 * thread has exited with others running on, a thread that runs (the
+	 * exited leader has neither). */
+	pid_t data_tid;
+	int data_dirfd;
 	uid_t uid;                   /* the target's, for perm_explain */
 	struct perm_context perm;
 	struct unwind_remote *uw;
@@ -201,9 +206,9 @@ static void explain_tracer(struct stacks_ctx *c, pid_t tracer, char *out, size_t
 
 /* The state letter of one task, '?' if unreadable; *threads gets the
  * process's thread count when not NULL. */
-static char task_state(struct stacks_ctx *c, const char *stat_path, long *threads)
+static char task_state_in(struct stacks_ctx *c, int dirfd, const char *stat_path, long *threads)
 {
-	if (util_read_at(c->proc_dirfd, stat_path, &c->buf, &c->cap) < 0)
+	if (util_read_at(dirfd, stat_path, &c->buf, &c->cap) < 0)
 		return '?';
 	const char *p = strrchr(c->buf, ')');   /* comm may contain ')' */
 	if (!p || p[1] != ' ' || !p[2])
@@ -218,14 +223,83 @@ static char task_state(struct stacks_ctx *c, const char *stat_path, long *thread
 	return p[2];
 }
 
+static char task_state(struct stacks_ctx *c, const char *stat_path, long *threads)
+{
+	return task_state_in(c, c->proc_dirfd, stat_path, threads);
+}
+
+static char task_state_at(int dirfd, struct stacks_ctx *c)
+{
+	return task_state_in(c, dirfd, "stat", NULL);
+}
+
 /* "Z" alone is not enough: a process whose main thread called
- * pthread_exit shows Z while its other threads run on. */
-static bool process_is_zombie(struct stacks_ctx *c, bool *gone)
+ * pthread_exit shows Z while its other threads run on.  *leader_gone says
+ * that this is the case. */
+static bool process_is_zombie(struct stacks_ctx *c, bool *gone, bool *leader_gone)
 {
 	long threads = 0;
 	char st = task_state(c, "stat", &threads);
 	*gone = st == '?' || st == 'X';
+	*leader_gone = st == 'Z' && threads > 1;
 	return st == 'Z' && threads <= 1;
+}
+
+/* (Re)open the unwinder and the symbols on data_tid's view of the process. */
+static int open_readers(struct stacks_ctx *c, char *err, size_t errlen)
+{
+	unwind_remote_close(c->uw);
+	c->uw = NULL;
+	if (c->sym)
+		symbols_close(c->sym);
+	c->sym = NULL;
+	c->synced = false;
+	int rc = unwind_remote_open(c->data_tid, c->data_dirfd, &c->uw, err, errlen);
+	if (rc < 0)
+		return rc;
+	/* Without symbols the stacks still have their PCs. */
+	char serr[160];
+	if (symbols_open(c->data_tid, &c->sym, serr, sizeof(serr)) < 0)
+		c->sym = NULL;
+	return 0;
+}
+
+/* The main thread exited and others run on: read the process through one
+ * of them, unless the one used so far still runs. */
+static void follow_live_thread(struct stacks_ctx *c)
+{
+	if (c->data_tid != c->pid) {
+		char st = task_state_at(c->data_dirfd, c);
+		if (st != '?' && st != 'Z' && st != 'X')
+			return;
+	}
+	int task = openat(c->proc_dirfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = task >= 0 ? fdopendir(task) : NULL;
+	if (!d) {
+		if (task >= 0)
+			close(task);
+		return;
+	}
+	for (struct dirent *de; (de = readdir(d));) {
+		pid_t tid = (pid_t)atoi(de->d_name);
+		if (tid <= 0 || tid == c->pid)
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		char st = fd >= 0 ? task_state_at(fd, c) : '?';
+		if (st == '?' || st == 'Z' || st == 'X') {
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		if (c->data_dirfd != c->proc_dirfd)
+			close(c->data_dirfd);
+		c->data_dirfd = fd;
+		c->data_tid = tid;
+		char err[160];
+		open_readers(c, err, sizeof(err));
+		break;
+	}
+	closedir(d);
 }
 
 static int cmp_pid(const void *a, const void *b)
@@ -667,29 +741,27 @@ int stacks_open(pid_t pid, struct stacks_ctx **out, char *err, size_t errlen)
 		return e == ENOENT ? -ESRCH : -e;
 	}
 	struct stacks_ctx *c = xcalloc(1, sizeof(*c));
-	c->pid = pid;
-	c->proc_dirfd = dirfd;
+	c->pid = c->data_tid = pid;
+	c->proc_dirfd = c->data_dirfd = dirfd;
 	perm_probe(&c->perm);
 	char val[64];
 	if (util_read_at(dirfd, "status", &c->buf, &c->cap) >= 0 &&
 	    status_field(c->buf, "Uid", val, sizeof(val)))
 		c->uid = (uid_t)strtoul(val, NULL, 10);
-	bool gone;
-	if (process_is_zombie(c, &gone) || gone) {
+	bool gone, leader_gone;
+	if (process_is_zombie(c, &gone, &leader_gone) || gone) {
 		snprintf(err, errlen, "%s", gone ? "no such process"
 			 : "zombie: exited, waiting for its parent to reap it");
 		stacks_close(c);
 		return -ESRCH;
 	}
-	int rc = unwind_remote_open(pid, dirfd, &c->uw, err, errlen);
+	if (leader_gone)
+		follow_live_thread(c);
+	int rc = c->uw ? 0 : open_readers(c, err, errlen);
 	if (rc < 0) {
 		stacks_close(c);
 		return rc;
 	}
-	/* Without symbols the stacks still have their PCs. */
-	char serr[160];
-	if (symbols_open(pid, &c->sym, serr, sizeof(serr)) < 0)
-		c->sym = NULL;
 	*out = c;
 	return 0;
 }
@@ -710,6 +782,8 @@ void stacks_close(struct stacks_ctx *c)
 	if (c->sym)
 		symbols_close(c->sym);
 	unwind_remote_close(c->uw);
+	if (c->data_dirfd != c->proc_dirfd)
+		close(c->data_dirfd);
 	if (c->proc_dirfd >= 0)
 		close(c->proc_dirfd);
 	free(c->stragglers);
@@ -753,10 +827,16 @@ int stacks_capture(struct stacks_ctx *c, bool consistent, struct stack_snapshot 
 	double t0 = util_now_mono(), captured_at = util_now_real();
 
 	release_stragglers(c);
-	bool gone;
-	if (process_is_zombie(c, &gone) || gone) {
+	bool gone, leader_gone;
+	if (process_is_zombie(c, &gone, &leader_gone) || gone) {
 		snprintf(err, errlen, "%s", gone ? "process exited"
 			 : "zombie: exited, waiting for its parent to reap it");
+		return -ESRCH;
+	}
+	if (leader_gone)
+		follow_live_thread(c);
+	if (!c->uw) {
+		snprintf(err, errlen, "no thread left to read the process through");
 		return -ESRCH;
 	}
 	/* A straggler of ours would show our own thread as its tracer. */

@@ -1,5 +1,6 @@
 #include "target.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ioctl.h>
@@ -55,6 +56,14 @@ struct target {
 	double boot_epoch;
 
 	int proc_dirfd, stat_fd, status_fd;
+	/* Where what belongs to the whole process is read: /proc/PID, or, once
+	 * the main thread has exited while others run on (pthread_exit in
+	 * main), /proc/PID/task/TID of a thread that runs.  The exited
+	 * leader's own fd/, maps and status are empty: read through it, the
+	 * process would show 0 fds and no memory. */
+	int data_dirfd;
+	pid_t data_tid;
+	bool reread;                /* every tier is due at the next sample */
 	int fd_dirfd;               /* -1 when fd/ is not readable: see fd_err */
 	int fd_err;
 	char fd_why[160];
@@ -143,7 +152,7 @@ static void unreadable(const struct target *t, struct sample *s, enum sample_par
 static int keep_open(struct target *t, int *fd, const char *name)
 {
 	if (*fd < 0)
-		*fd = open_in(t->proc_dirfd, name);
+		*fd = open_in(t->data_dirfd, name);
 	return *fd;
 }
 
@@ -218,7 +227,8 @@ int target_open(pid_t pid, const struct target_options *o, const struct perm_con
 	t->opt = *o;
 	t->hz = sysconf(_SC_CLK_TCK);
 	t->boot_epoch = boot_epoch();
-	t->proc_dirfd = dirfd;
+	t->proc_dirfd = t->data_dirfd = dirfd;
+	t->data_tid = pid;
 	t->fd_dirfd = t->rollup_fd = t->maps_fd = -1;
 	t->stat_fd = open_in(dirfd, "stat");
 	t->status_fd = open_in(dirfd, "status");
@@ -275,6 +285,8 @@ void target_close(struct target *t)
 {
 	if (!t)
 		return;
+	if (t->data_dirfd != t->proc_dirfd)
+		close(t->data_dirfd);
 	int fds[] = { t->proc_dirfd, t->stat_fd, t->status_fd, t->fd_dirfd, t->rollup_fd, t->maps_fd };
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
@@ -299,7 +311,8 @@ static bool due(const struct target *t, int every, int offset)
 {
 	if (every <= 0)
 		return false;
-	return t->tick == 0 || t->tick % (unsigned long)every == (unsigned long)offset % (unsigned long)every;
+	return t->tick == 0 || t->reread ||
+	       t->tick % (unsigned long)every == (unsigned long)offset % (unsigned long)every;
 }
 
 static void mark_exited(struct target *t, struct sample *s)
@@ -310,6 +323,73 @@ static void mark_exited(struct target *t, struct sample *s)
 	s->id.uid = t->uid;
 	s->id.start_ticks = t->start_ticks;
 	snprintf(s->id.comm, sizeof(s->id.comm), "%s", t->comm);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* The state letter in a stat file of dirfd; 0 when it cannot be read. */
+static char state_in(struct target *t, int dirfd)
+{
+	struct proc_stat st;
+	ssize_t n = util_read_at(dirfd, "stat", &t->buf, &t->cap);
+	return n > 0 && procparse_stat(t->buf, &st) == 0 ? st.state : 0;
+}
+
+/* Point data_dirfd at a thread of the process that still runs, and reopen
+ * what is read through it.  False when none was found. */
+static bool follow_live_thread(struct target *t)
+{
+	int task = openat(t->proc_dirfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = task >= 0 ? fdopendir(task) : NULL;
+	if (!d) {
+		if (task >= 0)
+			close(task);
+		return false;
+	}
+	int found = -1;
+	pid_t tid = 0;
+	for (struct dirent *de; found < 0 && (de = readdir(d));) {
+		tid = (pid_t)atoi(de->d_name);
+		if (tid <= 0 || tid == t->pid)
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		char state = fd >= 0 ? state_in(t, fd) : 0;
+		if (state && state != 'Z' && state != 'X')
+			found = fd;
+		else if (fd >= 0)
+			close(fd);
+	}
+	closedir(d);
+	if (found < 0)
+		return false;
+
+	if (t->data_dirfd != t->proc_dirfd)
+		close(t->data_dirfd);
+	t->data_dirfd = found;
+	t->data_tid = tid;
+	close_fd(&t->status_fd);
+	close_fd(&t->fd_dirfd);
+	close_fd(&t->rollup_fd);
+	close_fd(&t->maps_fd);
+	t->status_fd = open_in(found, "status");
+	sockets_close(t->sock);
+	t->sock = NULL;
+	if (!t->opt.stacks_only) {
+		t->fd_err = open_fd_dir(found, &t->fd_dirfd);
+		if (t->fd_err)
+			explain(t, t->fd_err, t->fd_why, sizeof(t->fd_why));
+		if (t->fd_dirfd >= 0)
+			sockets_open(tid, &t->sock);   /* /proc/PID/net went with the leader */
+	}
+	fd_table_unref(t->fds);
+	t->fds = NULL;
+	t->reread = true;
+	return true;
 }
 
 /* stat + status: identity and the memory totals.  -ESRCH when gone. */
@@ -323,11 +403,21 @@ static int read_identity(struct target *t, struct sample *s)
 	/* Unreachable through a kept-open /proc/PID, but cheap to be sure. */
 	if (st.starttime != t->start_ticks || st.state == 'X')
 		return -ESRCH;
+	/* A leader that exited with others running shows 'Z': the process
+	 * does not, so its state is that of the thread it is read through. */
+	char state = st.state;
+	if (state == 'Z' && st.num_threads > 1) {
+		char now = t->data_tid != t->pid ? state_in(t, t->data_dirfd) : 0;
+		if ((!now || now == 'Z' || now == 'X') && follow_live_thread(t))
+			now = state_in(t, t->data_dirfd);
+		if (now)
+			state = now;
+	}
 	struct sample_identity *id = &s->id;
 	id->pid = t->pid;
 	id->ppid = st.ppid;
-	id->state = st.state;
-	id->zombie = st.state == 'Z';
+	id->state = state;
+	id->zombie = state == 'Z';
 	id->kernel_thread = t->kernel_thread;
 	id->start_ticks = st.starttime;
 	id->start_time = t->boot_epoch + (double)st.starttime / (double)t->hz;
@@ -336,8 +426,13 @@ static int read_identity(struct target *t, struct sample *s)
 	snprintf(id->comm, sizeof(id->comm), "%s", st.comm);
 	snprintf(t->comm, sizeof(t->comm), "%s", st.comm);
 
-	if (util_pread_all(t->status_fd, &t->buf, &t->cap) < 0 ||
-	    procparse_status(t->buf, &status) < 0)
+	bool read = util_pread_all(t->status_fd, &t->buf, &t->cap) >= 0 &&
+		    procparse_status(t->buf, &status) == 0;
+	/* The thread read through may have exited since: another one will do. */
+	if (!read && t->data_tid != t->pid && follow_live_thread(t))
+		read = util_pread_all(t->status_fd, &t->buf, &t->cap) >= 0 &&
+		       procparse_status(t->buf, &status) == 0;
+	if (!read)
 		return -ESRCH;
 	id->uid = status.ruid;
 
@@ -361,13 +456,13 @@ static int read_identity(struct target *t, struct sample *s)
 static void read_names(struct target *t, struct sample *s, bool refresh)
 {
 	if (refresh) {
-		ssize_t n = util_read_at(t->proc_dirfd, "cmdline", &t->buf, &t->cap);
+		ssize_t n = util_read_at(t->data_dirfd, "cmdline", &t->buf, &t->cap);
 		if (n >= 0) {
 			free(t->cmdline);
 			t->cmdline = procparse_cmdline(t->buf, (size_t)n);
 		}
 		char link[4096];
-		ssize_t len = readlinkat(t->proc_dirfd, "exe", link, sizeof(link) - 1);
+		ssize_t len = readlinkat(t->data_dirfd, "exe", link, sizeof(link) - 1);
 		t->exe_err = len < 0 ? -errno : 0;
 		free(t->exe);
 		t->exe = len >= 0 ? xstrndup(link, (size_t)len) : NULL;
@@ -400,7 +495,7 @@ static void read_fds(struct target *t, struct sample *s)
 {
 	struct stat st;
 
-	if (fstatat(t->proc_dirfd, "fd", &st, 0) == 0 && (st.st_size > 0 || t->fd_count_works))
+	if (fstatat(t->data_dirfd, "fd", &st, 0) == 0 && (st.st_size > 0 || t->fd_count_works))
 		s->fd_count = st.st_size;
 
 	if (t->fd_dirfd < 0) {
@@ -473,7 +568,7 @@ static void read_maps(struct target *t, struct sample *s)
 	size_t count;
 
 	if (due(t, t->opt.smaps_every, 4)) {
-		ssize_t n = util_read_at(t->proc_dirfd, "smaps", &t->buf, &t->cap);
+		ssize_t n = util_read_at(t->data_dirfd, "smaps", &t->buf, &t->cap);
 		t->maps_err = n < 0 ? (int)n : procparse_smaps(t->buf, &list, &count);
 		if (!t->maps_err) {
 			take_maps(t, list, count);
@@ -573,6 +668,7 @@ int target_sample(struct target *t, struct sample *s)
 	}
 	read_stacks(t, s);
 	t->tick++;
+	t->reread = false;
 	s->cost_ms = (util_thread_cpu() - cpu0) * 1000.0;
 	return 0;
 }

@@ -727,6 +727,29 @@ def zombie(ctx):
     check(res.rc in (0, 1), "exit status %s\n%s" % (res.rc, res))
 
 
+@test
+def main_thread_exited(ctx):
+    """A process whose main thread exited (pthread_exit) while another runs
+    on: /proc/PID shows Z and an empty fd/, but the process is not a zombie.
+    Its fds, socket and memory are read through the thread that runs."""
+    t = start_target(ctx, "leaderless", "--files", 5)
+    res = run_pscope("-b", "--json", "-n", 2, "-d", 0.2, t.pid)
+    recs = records_for(res, t.pid)
+    check(len(recs) == 2 and res.rc == 0, "expected 2 records, exit 0\n%s" % res)
+    for rec in recs:
+        check(rec.get("state") not in ("Z", "X"), "state %r" % rec.get("state"))
+        check(not unreadable(rec), "unreadable: %s" % rec.get("unreadable_why"))
+        fds = rec.get("fds") or {}
+        check(fds.get("count") == t.truth["fds"], "fds.count %r, the process holds %d"
+              % (fds.get("count"), t.truth["fds"]))
+        listen = ((rec.get("sockets") or {}).get("by_state") or {}).get("LISTEN")
+        check(listen == 1, "LISTEN sockets %r, expected 1" % listen)
+        mem = rec.get("memory") or {}
+        check((mem.get("rss_kb") or 0) > 0 and (mem.get("mappings") or 0) > 0,
+              "memory %s" % mem)
+        check(rec.get("exe", "").endswith("leaderless"), "exe %r" % rec.get("exe"))
+
+
 def check_clean_text(data, what):
     """Valid UTF-8, no ESC/BEL or other C0 controls but \\n and \\t, no C1."""
     try:

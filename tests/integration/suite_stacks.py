@@ -172,6 +172,23 @@ def stacks_deleted_binary(ctx):
 
 
 @test
+def stacks_main_thread_exited(ctx):
+    """The main thread exited while another runs on: that one's stack is
+    unwound and named (the process's maps and memory are read through it),
+    and the exited one is said to have exited."""
+    t = start_target(ctx, "leaderless")
+    res = run_pscope("-s", "--json", t.pid)
+    check(res.rc == 0, "exit status %s\n%s" % (res.rc, res))
+    by_tid = {th["tid"]: th for th in stacks_of(only_record(res, t.pid))["threads"]}
+    worker = by_tid.get(t.truth["worker"]) or {}
+    check_in_order(func_names(worker), ["worker_park", "worker_main", "start_thread"], True,
+                   "worker")
+    leader = by_tid.get(t.pid) or {}
+    check("exited" in leader.get("error", ""), "main thread: %s" % leader)
+    check_none_stopped(t.pid, "leaderless")
+
+
+@test
 def stacks_deep_thread(ctx):
     """A thread 150 calls deep (about 165 KiB of stack): every level in order,
     at the first capture and the next ones, one by one and consistent."""
