@@ -206,9 +206,9 @@ static void explain_tracer(struct stacks_ctx *c, pid_t tracer, char *out, size_t
 
 /* The state letter of one task, '?' if unreadable; *threads gets the
  * process's thread count when not NULL. */
-static char task_state_in(struct stacks_ctx *c, int dirfd, const char *stat_path, long *threads)
+static char task_state(struct stacks_ctx *c, const char *stat_path, long *threads)
 {
-	if (util_read_at(dirfd, stat_path, &c->buf, &c->cap) < 0)
+	if (util_read_at(c->proc_dirfd, stat_path, &c->buf, &c->cap) < 0)
 		return '?';
 	const char *p = strrchr(c->buf, ')');   /* comm may contain ')' */
 	if (!p || p[1] != ' ' || !p[2])
@@ -221,16 +221,6 @@ static char task_state_in(struct stacks_ctx *c, int dirfd, const char *stat_path
 		*threads = f ? atol(f) : 0;
 	}
 	return p[2];
-}
-
-static char task_state(struct stacks_ctx *c, const char *stat_path, long *threads)
-{
-	return task_state_in(c, c->proc_dirfd, stat_path, threads);
-}
-
-static char task_state_at(int dirfd, struct stacks_ctx *c)
-{
-	return task_state_in(c, dirfd, "stat", NULL);
 }
 
 /* "Z" alone is not enough: a process whose main thread called
@@ -269,37 +259,20 @@ static int open_readers(struct stacks_ctx *c, char *err, size_t errlen)
 static void follow_live_thread(struct stacks_ctx *c)
 {
 	if (c->data_tid != c->pid) {
-		char st = task_state_at(c->data_dirfd, c);
-		if (st != '?' && st != 'Z' && st != 'X')
+		char st = util_task_state(c->data_dirfd);
+		if (st && st != 'Z' && st != 'X')
 			return;
 	}
-	int task = openat(c->proc_dirfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = task >= 0 ? fdopendir(task) : NULL;
-	if (!d) {
-		if (task >= 0)
-			close(task);
+	pid_t tid;
+	int fd = util_open_live_task(c->proc_dirfd, c->pid, &tid);
+	if (fd < 0)
 		return;
-	}
-	for (struct dirent *de; (de = readdir(d));) {
-		pid_t tid = (pid_t)atoi(de->d_name);
-		if (tid <= 0 || tid == c->pid)
-			continue;
-		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		char st = fd >= 0 ? task_state_at(fd, c) : '?';
-		if (st == '?' || st == 'Z' || st == 'X') {
-			if (fd >= 0)
-				close(fd);
-			continue;
-		}
-		if (c->data_dirfd != c->proc_dirfd)
-			close(c->data_dirfd);
-		c->data_dirfd = fd;
-		c->data_tid = tid;
-		char err[160];
-		open_readers(c, err, sizeof(err));
-		break;
-	}
-	closedir(d);
+	if (c->data_dirfd != c->proc_dirfd)
+		close(c->data_dirfd);
+	c->data_dirfd = fd;
+	c->data_tid = tid;
+	char err[160];
+	open_readers(c, err, sizeof(err));
 }
 
 static int cmp_pid(const void *a, const void *b)

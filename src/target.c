@@ -1,6 +1,5 @@
 #include "target.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ioctl.h>
@@ -332,39 +331,12 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* The state letter in a stat file of dirfd; 0 when it cannot be read. */
-static char state_in(struct target *t, int dirfd)
-{
-	struct proc_stat st;
-	ssize_t n = util_read_at(dirfd, "stat", &t->buf, &t->cap);
-	return n > 0 && procparse_stat(t->buf, &st) == 0 ? st.state : 0;
-}
-
 /* Point data_dirfd at a thread of the process that still runs, and reopen
  * what is read through it.  False when none was found. */
 static bool follow_live_thread(struct target *t)
 {
-	int task = openat(t->proc_dirfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	DIR *d = task >= 0 ? fdopendir(task) : NULL;
-	if (!d) {
-		if (task >= 0)
-			close(task);
-		return false;
-	}
-	int found = -1;
-	pid_t tid = 0;
-	for (struct dirent *de; found < 0 && (de = readdir(d));) {
-		tid = (pid_t)atoi(de->d_name);
-		if (tid <= 0 || tid == t->pid)
-			continue;
-		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		char state = fd >= 0 ? state_in(t, fd) : 0;
-		if (state && state != 'Z' && state != 'X')
-			found = fd;
-		else if (fd >= 0)
-			close(fd);
-	}
-	closedir(d);
+	pid_t tid;
+	int found = util_open_live_task(t->proc_dirfd, t->pid, &tid);
 	if (found < 0)
 		return false;
 
@@ -407,9 +379,9 @@ static int read_identity(struct target *t, struct sample *s)
 	 * does not, so its state is that of the thread it is read through. */
 	char state = st.state;
 	if (state == 'Z' && st.num_threads > 1) {
-		char now = t->data_tid != t->pid ? state_in(t, t->data_dirfd) : 0;
+		char now = t->data_tid != t->pid ? util_task_state(t->data_dirfd) : 0;
 		if ((!now || now == 'Z' || now == 'X') && follow_live_thread(t))
-			now = state_in(t, t->data_dirfd);
+			now = util_task_state(t->data_dirfd);
 		if (now)
 			state = now;
 	}

@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
@@ -100,6 +101,48 @@ static double clock_s(clockid_t id)
 double util_now_real(void) { return clock_s(CLOCK_REALTIME); }
 double util_now_mono(void) { return clock_s(CLOCK_MONOTONIC); }
 double util_thread_cpu(void) { return clock_s(CLOCK_THREAD_CPUTIME_ID); }
+
+char util_task_state(int dirfd)
+{
+	char buf[1024];
+	int fd = openat(dirfd, "stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')');   /* comm may contain ')' */
+	return p && p[1] == ' ' && p[2] ? p[2] : 0;
+}
+
+int util_open_live_task(int proc_dirfd, pid_t pid, pid_t *tid)
+{
+	int task = openat(proc_dirfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = task >= 0 ? fdopendir(task) : NULL;
+	if (!d) {
+		if (task >= 0)
+			close(task);
+		return -1;
+	}
+	int found = -1;
+	for (struct dirent *de; found < 0 && (de = readdir(d));) {
+		pid_t t = (pid_t)atoi(de->d_name);
+		if (t <= 0 || t == pid)
+			continue;
+		int fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		char state = fd >= 0 ? util_task_state(fd) : 0;
+		if (state && state != 'Z' && state != 'X') {
+			found = fd;
+			*tid = t;
+		} else if (fd >= 0) {
+			close(fd);
+		}
+	}
+	closedir(d);
+	return found;
+}
 
 void util_raise_nofile(void)
 {

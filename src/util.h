@@ -29,6 +29,17 @@ double util_now_real(void);  /* seconds since the epoch */
 double util_now_mono(void);  /* CLOCK_MONOTONIC seconds */
 double util_thread_cpu(void); /* CPU seconds used by the calling thread */
 
+/* The state letter of the task whose /proc directory is dirfd ('R', 'S',
+ * 'Z'...), from its stat; 0 when that cannot be read. */
+char util_task_state(int dirfd);
+
+/* When a process's main thread has exited while others run on (pthread_exit
+ * in main), /proc/PID shows Z and an empty fd/, maps and status; the
+ * directory of a thread that runs still shows the process's.  Opens
+ * /proc/PID/task/TID of such a thread (proc_dirfd is /proc/PID) and sets
+ * *tid; returns the descriptor, or -1 when every other thread has exited. */
+int util_open_live_task(int proc_dirfd, pid_t pid, pid_t *tid);
+
 /* Raise RLIMIT_NOFILE's soft limit to the hard limit: pscope keeps per-thread
  * files of the target open, and 1,000 threads need 2,000 descriptors. */
 void util_raise_nofile(void);
