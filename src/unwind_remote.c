@@ -153,7 +153,8 @@ static bool in_grab(const struct unwind_grab *g, uint64_t addr, size_t len)
 	return g && addr >= g->lo && addr - g->lo <= g->len && len <= g->len - (addr - g->lo);
 }
 
-static bool in_ranges(const struct range *r, size_t n, uint64_t addr)
+/* The range of r[0..n) (sorted, disjoint) that holds addr, or NULL. */
+static const struct range *range_find(const struct range *r, size_t n, uint64_t addr)
 {
 	size_t lo = 0, hi = n;
 	while (lo < hi) {
@@ -163,9 +164,14 @@ static bool in_ranges(const struct range *r, size_t n, uint64_t addr)
 		else if (addr >= r[mid].end)
 			lo = mid + 1;
 		else
-			return true;
+			return &r[mid];
 	}
-	return false;
+	return NULL;
+}
+
+static bool in_ranges(const struct range *r, size_t n, uint64_t addr)
+{
+	return range_find(r, n, addr) != NULL;
 }
 
 /* Note a read the unwind result depends on (see struct thread_memo).  A
@@ -572,23 +578,6 @@ static void vma_note(struct unwind_remote *u, const char *line)
 	u->vmas[u->nvmas++] = (struct range){ start, stop };
 }
 
-/* The end of the mapping that holds addr; 0 when none did at the last
- * sync (a thread born since). */
-static uint64_t vma_end(const struct unwind_remote *u, uint64_t addr)
-{
-	size_t lo = 0, hi = u->nvmas;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (addr < u->vmas[mid].start)
-			hi = mid;
-		else if (addr >= u->vmas[mid].end)
-			lo = mid + 1;
-		else
-			return u->vmas[mid].end;
-	}
-	return 0;
-}
-
 int unwind_remote_sync(struct unwind_remote *u)
 {
 	ssize_t len = util_read_at(u->proc_dirfd, "maps", &u->buf, &u->cap);
@@ -846,9 +835,9 @@ int unwind_remote_grab(struct unwind_remote *u, pid_t tid, struct unwind_grab *g
 	 * thread's stack or a library, and reading its untouched pages would
 	 * fault them in, in the target, while the thread waits.  Without a
 	 * known mapping the read stops at the first unreadable page. */
-	uint64_t end = vma_end(u, g->lo);
-	if (end && end - g->lo < want)
-		want = end - g->lo;
+	const struct range *vma = range_find(u->vmas, u->nvmas, g->lo);
+	if (vma && vma->end - g->lo < want)
+		want = vma->end - g->lo;
 	struct iovec local = { g->bytes, want };
 	struct iovec remote = { (void *)(uintptr_t)g->lo, want };
 	ssize_t got = process_vm_readv(u->pid, &local, 1, &remote, 1, 0);
