@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "linetab.h"
+#include "self_dwfl.h"
 #include "util.h"
 
 /* Line-program bytes, built up by the helpers below. */
@@ -801,23 +802,6 @@ __attribute__((noipa)) static int lt_sum(const int *v, int n)
 	for (int i = 0; i < n; i++)
 		s += v[i] * (i + 1);
 	return s;
-}
-
-/* libdwfl's view of this process, as symbols.c sets it up. */
-static Dwfl *self_dwfl(void)
-{
-	static char *debuginfo_path;
-	static const Dwfl_Callbacks cb = {
-		.find_elf = dwfl_linux_proc_find_elf,
-		.find_debuginfo = dwfl_standard_find_debuginfo,
-		.debuginfo_path = &debuginfo_path,
-	};
-	Dwfl *dwfl = dwfl_begin(&cb);
-	assert_non_null(dwfl);
-	dwfl_report_begin(dwfl);
-	assert_int_equal(dwfl_linux_proc_report(dwfl, getpid()), 0);
-	assert_int_equal(dwfl_report_end(dwfl, NULL, NULL), 0);
-	return dwfl;
 }
 
 /* linetab's answer for addr must be dwfl_module_getsrc's: both a line, in

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "linetab.h"
+#include "self_dwfl.h"
 #include "symbols.h"
 
 /* noipa: no inlining, cloning or tail calls, so addresses and return
@@ -340,17 +341,7 @@ static char *symtest_dwfl_name(Dwfl *dwfl, uintptr_t addr, GElf_Off *off)
 static void test_names_match_libdwfl(void **state)
 {
 	struct symbols *s = *state;
-	char *path = NULL;
-	const Dwfl_Callbacks cb = {
-		.find_elf = dwfl_linux_proc_find_elf,
-		.find_debuginfo = dwfl_standard_find_debuginfo,
-		.debuginfo_path = &path,
-	};
-	Dwfl *dwfl = dwfl_begin(&cb);
-	assert_non_null(dwfl);
-	dwfl_report_begin(dwfl);
-	assert_int_equal(dwfl_linux_proc_report(dwfl, getpid()), 0);
-	assert_int_equal(dwfl_report_end(dwfl, NULL, NULL), 0);
+	Dwfl *dwfl = self_dwfl();
 	/* Libraries loaded since setup (by earlier tests) must be known too. */
 	assert_int_equal(symbols_refresh(s), 0);
 
@@ -395,17 +386,7 @@ static void test_names_match_libdwfl(void **state)
 static void test_libc_lines_match_libdwfl(void **state)
 {
 	struct symbols *s = *state;
-	char *path = NULL;
-	const Dwfl_Callbacks cb = {
-		.find_elf = dwfl_linux_proc_find_elf,
-		.find_debuginfo = dwfl_standard_find_debuginfo,
-		.debuginfo_path = &path,
-	};
-	Dwfl *dwfl = dwfl_begin(&cb);
-	assert_non_null(dwfl);
-	dwfl_report_begin(dwfl);
-	assert_int_equal(dwfl_linux_proc_report(dwfl, getpid()), 0);
-	assert_int_equal(dwfl_report_end(dwfl, NULL, NULL), 0);
+	Dwfl *dwfl = self_dwfl();
 	void *libc = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
 	assert_non_null(libc);
 
