@@ -44,7 +44,8 @@ struct procmap_query {
 #define PROCMAP_QUERY _IOWR('f', 17, struct procmap_query)
 #endif
 
-enum { PF_KTHREAD_FLAG = 0x00200000 };
+/* Task flags in /proc/PID/stat (include/linux/sched.h). */
+enum { PF_EXITING_FLAG = 0x00000004, PF_KTHREAD_FLAG = 0x00200000 };
 
 struct target {
 	pid_t pid;
@@ -577,6 +578,51 @@ static void read_maps(struct target *t, struct sample *s)
 	s->mem.heap_kb = t->heap_kb;
 }
 
+/* Whether the thread the process is read through has begun to exit (or is
+ * gone), read after everything else. */
+static bool exiting_now(struct target *t)
+{
+	struct proc_stat st;
+	ssize_t n = t->data_dirfd == t->proc_dirfd ? util_pread_all(t->stat_fd, &t->buf, &t->cap)
+						    : util_read_at(t->data_dirfd, "stat", &t->buf, &t->cap);
+	if (n <= 0 || procparse_stat(t->buf, &st) < 0)
+		return true;
+	return (st.flags & PF_EXITING_FLAG) || st.state == 'Z' || st.state == 'X';
+}
+
+/* A process that exits drops its mappings, then its fds, some time before
+ * it shows as a zombie: tearing down a large address space takes tens of
+ * ms.  What was read in that window is not the process's, and a zombie has
+ * no address space: either way, say so rather than show zero mappings and
+ * heap (a zombie's zero fds are true, and kept). */
+static void distrust_exit(struct target *t, struct sample *s)
+{
+	bool zombie = s->id.zombie;
+	if (!zombie && !exiting_now(t))
+		return;
+	enum sample_part parts[] = { PART_MAPS, PART_HEAP, PART_SMAPS, PART_PSS,
+				     PART_FDS, PART_SOCKETS };
+	size_t nparts = zombie ? 3 : sizeof(parts) / sizeof(parts[0]);
+	for (size_t i = 0; i < nparts; i++) {
+		if (parts[i] == PART_SMAPS && !t->opt.smaps_every)
+			continue;
+		if (zombie)
+			unreadable(t, s, parts[i], -ESRCH);
+		else
+			sample_set_unreadable(s, parts[i], -ESRCH,
+					      "exiting: read while the process was exiting");
+	}
+	s->mem.mappings = s->mem.heap_kb = SAMPLE_UNREAD;
+	map_table_unref(s->maps);
+	s->maps = NULL;
+	if (zombie)
+		return;
+	s->mem.pss_kb = SAMPLE_UNREAD;
+	s->fd_count = SAMPLE_UNREAD;
+	fd_table_unref(s->fds);
+	s->fds = NULL;
+}
+
 /* Native stacks stop threads, so only when asked for and never with
  * --no-ptrace. */
 static void read_stacks(struct target *t, struct sample *s)
@@ -637,6 +683,7 @@ int target_sample(struct target *t, struct sample *s)
 		read_fds(t, s);
 		read_rollup(t, s);
 		read_maps(t, s);
+		distrust_exit(t, s);
 	}
 	read_stacks(t, s);
 	t->tick++;

@@ -536,6 +536,32 @@ def exits_mid_run(ctx):
 
 
 @test
+def exit_teardown_is_not_zero(ctx):
+    """A process tearing down a large address space at exit still runs but
+    has no mappings left, then no fds: samples taken then say "exiting",
+    they never show 0 mappings, 0 heap or 0 fds."""
+    seen_exiting = False
+    for _ in range(3):
+        t = start_target(ctx, "exiter", 0.3, "--touch", 256, "--files", 10)
+        res = run_pscope("-b", "--json", "-d", 0.01, "--history", 60, t.pid, timeout=30)
+        recs = records_for(res, t.pid)
+        check(recs and recs[-1].get("exited") is True, "run did not end with the exit\n%s" % res)
+        for rec in recs[:-1]:
+            mem, fds = rec.get("memory") or {}, rec.get("fds") or {}
+            shown = {"memory.mappings": mem.get("mappings"), "memory.heap_kb": mem.get("heap_kb")}
+            if rec.get("state") != "Z":
+                shown["fds.count"] = fds.get("count")
+            zeros = [k for k, v in shown.items() if v == 0]
+            check(not zeros, "state %s sample shows %s = 0 (unreadable: %s)"
+                  % (rec.get("state"), zeros, rec.get("unreadable_why")))
+            why = (rec.get("unreadable_why") or {}).get("maps", "")
+            seen_exiting = seen_exiting or "exiting" in why
+        if seen_exiting:
+            return
+    print("    (no sample landed in the teardown window in 3 runs)")
+
+
+@test
 def pid_reuse_is_an_exit(ctx):
     """A PID that a new process takes over is reported as exited, not
     followed: pscope keeps the old /proc/PID open and checks start times."""
@@ -725,6 +751,14 @@ def zombie(ctx):
     check(recs[0].get("exited") is False, "exited %r on the first record"
           % recs[0].get("exited"))
     check(res.rc in (0, 1), "exit status %s\n%s" % (res.rc, res))
+    # A zombie has no address space: no mapping count or heap, and why.
+    for rec in recs:
+        mem = rec.get("memory") or {}
+        for key, part in (("mappings", "maps"), ("heap_kb", "heap")):
+            check(mem.get(key) is None and part in unreadable(rec),
+                  "zombie shows memory.%s = %r" % (key, mem.get(key)))
+            why = (rec.get("unreadable_why") or {}).get(part, "")
+            check("zombie" in why, "unreadable_why.%s %r does not say zombie" % (part, why))
 
 
 @test
