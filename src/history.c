@@ -39,8 +39,11 @@ size_t history_add_series(struct history *h, const char *name)
 	h->first_t = xrealloc(h->first_t, h->nseries * sizeof(double));
 	h->mark = xrealloc(h->mark, h->nseries * sizeof(double));
 	h->names[s] = xstrdup(name);
+	/* Only the slots that hold samples are written: a long history at a
+	 * short delay reserves much (an hour at 0.01 s: 2.9 MB a series) that
+	 * is touched, and costs, only as the ring fills. */
 	h->v[s] = xmalloc(h->cap * sizeof(double));
-	for (size_t i = 0; i < h->cap; i++)
+	for (size_t i = 0; i < h->len; i++)
 		h->v[s][i] = NAN;
 	h->first[s] = h->first_t[s] = h->mark[s] = NAN;
 	return s;

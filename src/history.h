@@ -2,9 +2,10 @@
  *
  * A ring of `cap` slots shared by all series: one timestamp per slot and one
  * double per series per slot, NAN where the value was unreadable.  Memory is
- * fixed at creation: 8 bytes x (series + 1) x cap, about 1.2 MB for the 39
- * built-in series over one hour at one sample a second; series added later
- * (plugins) cost the same per slot.  Nothing grows after that.
+ * reserved at creation: 8 bytes x (series + 1) x cap, about 1.2 MB for the
+ * 39 built-in series over one hour at one sample a second; series added
+ * later (plugins) cost the same per slot.  Pages are touched only as the
+ * ring fills, and nothing grows beyond that.
  *
  * Growth is a least-squares slope per minute over a time window; deltas are
  * measured from the first readable value since attach, or from the mark. */

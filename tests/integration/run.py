@@ -562,6 +562,20 @@ def exit_teardown_is_not_zero(ctx):
 
 
 @test
+def history_costs_what_it_holds(ctx):
+    """A long history at a short delay (an hour at 0.01 s: 360,000 slots)
+    is reserved, not filled up front: pscope starts small and at once."""
+    t = start_target(ctx, "small")
+    with streaming_pscope("-b", "--json", "--brief", "-d", 0.01, "--history", 3600,
+                          t.pid) as (proc, reader):
+        for _ in range(3):
+            check(reader.readline(10) is not None, "fewer than 3 records")
+        with open("/proc/%d/status" % proc.pid) as f:
+            rss = int(next(l for l in f if l.startswith("VmRSS:")).split()[1])
+    check(rss < 48 * 1024, "pscope holds %d MiB after 3 samples" % (rss // 1024))
+
+
+@test
 def pid_reuse_is_an_exit(ctx):
     """A PID that a new process takes over is reported as exited, not
     followed: pscope keeps the old /proc/PID open and checks start times."""

@@ -125,6 +125,17 @@ static void test_series_added_later_reads_nan(void **state)
 	assert_true(isnan(history_value_at(&h, b, 0)));
 	assert_int_equal(history_find(&h, "b"), (long)b);
 	assert_int_equal(history_find(&h, "zz"), -1);
+	/* Once the ring has wrapped, every slot it holds reads NAN too. */
+	for (int i = 1; i <= 6; i++) {
+		double v[2] = { i, i * 10 };
+		history_push(&h, i, v);
+	}
+	size_t c = history_add_series(&h, "c");
+	assert_int_equal(h.len, 4);
+	for (size_t i = 0; i < h.len; i++) {
+		assert_true(isnan(history_value_at(&h, c, i)));
+		assert_true(history_value_at(&h, b, i) == (double)(i + 3) * 10);
+	}
 	history_free(&h);
 }
 
