@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "perm.h"
+#include "sample.h"
 #include "symbols.h"
 #include "unwind_remote.h"
 #include "util.h"
@@ -309,6 +310,12 @@ static int list_tasks(struct stacks_ctx *c, pid_t **out, size_t *n)
 	qsort(tids, *n, sizeof(*tids), cmp_pid);
 	*out = tids;
 	return 0;
+}
+
+static int cmp_sample_thread(const void *a, const void *b)
+{
+	pid_t x = ((const struct sample_thread *)a)->tid, y = ((const struct sample_thread *)b)->tid;
+	return (x > y) - (x < y);
 }
 
 static void read_thread_name(struct stacks_ctx *c, pid_t tid, char *out, size_t size)
@@ -792,8 +799,24 @@ void stacks_prepare(struct stacks_ctx *c)
 	symbols_warm_begin(c->sym);
 }
 
-int stacks_capture(struct stacks_ctx *c, bool consistent, struct stack_snapshot **out,
-		   char *err, size_t errlen)
+/* A thread's name from the caller's list, else from /proc. */
+static void name_thread(struct stacks_ctx *c, const struct sample_threads *known, pid_t tid,
+			char *out, size_t size)
+{
+	if (known && known->count) {
+		struct sample_thread key = { .tid = tid };
+		const struct sample_thread *t = bsearch(&key, known->list, known->count,
+							sizeof(*known->list), cmp_sample_thread);
+		if (t) {
+			snprintf(out, size, "%s", t->name);
+			return;
+		}
+	}
+	read_thread_name(c, tid, out, size);
+}
+
+int stacks_capture(struct stacks_ctx *c, bool consistent, const struct sample_threads *known,
+		   struct stack_snapshot **out, char *err, size_t errlen)
 {
 	/* What comes before the first stop runs while the symbols are still
 	 * warming (stacks_prepare), on the other CPU. */
@@ -846,7 +869,7 @@ int stacks_capture(struct stacks_ctx *c, bool consistent, struct stack_snapshot 
 	struct work *ws = xcalloc(n + 1, sizeof(*ws));
 	for (size_t i = 0; i < n; i++) {
 		ws[i].tid = tids[i];
-		read_thread_name(c, tids[i], ws[i].name, sizeof(ws[i].name));
+		name_thread(c, known, tids[i], ws[i].name, sizeof(ws[i].name));
 		/* Still ours from an earlier capture: seizing it again would fail. */
 		for (size_t k = 0; k < c->nstragglers; k++)
 			if (c->stragglers[k] == tids[i])

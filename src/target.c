@@ -637,7 +637,9 @@ static void read_stacks(struct target *t, struct sample *s)
 	}
 	int rc = t->stacks ? 0 : stacks_open(t->pid, &t->stacks, err, sizeof(err));
 	if (rc == 0)
-		rc = stacks_capture(t->stacks, t->opt.consistent, &s->stacks, err, sizeof(err));
+		rc = stacks_capture(t->stacks, t->opt.consistent,
+				    sample_readable(s, PART_THREADS) ? &s->threads : NULL,
+				    &s->stacks, err, sizeof(err));
 	if (rc < 0) {
 		sample_set_unreadable(s, PART_STACKS, rc, "%s", err);
 		return;

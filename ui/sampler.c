@@ -34,7 +34,7 @@ static void capture_stacks(struct sampler *sp, bool *which)
 		if (!st->ctx)
 			rc = stacks_open(target_pid(w->target), &st->ctx, err, sizeof(err));
 		if (rc == 0)
-			rc = stacks_capture(st->ctx, sp->consistent, &snap, err, sizeof(err));
+			rc = stacks_capture(st->ctx, sp->consistent, NULL, &snap, err, sizeof(err));
 		pthread_mutex_lock(&sp->lock);
 		if (rc == 0) {
 			stack_snapshot_unref(st->snap);

@@ -169,7 +169,7 @@ static void test_capture_real_child(void **state)
 	assert_int_equal(stacks_open(child, &c, err, sizeof(err)), 0);
 	for (int consistent = 0; consistent < 2; consistent++) {
 		struct stack_snapshot *s;
-		assert_int_equal(stacks_capture(c, consistent, &s, err, sizeof(err)), 0);
+		assert_int_equal(stacks_capture(c, consistent, NULL, &s, err, sizeof(err)), 0);
 		assert_int_equal(s->nthreads, 4);
 		assert_int_equal(s->consistent, consistent);
 		size_t grouped = 0;
