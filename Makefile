@@ -35,8 +35,9 @@ endif
 
 DEPS_OK := build/.deps-ok
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
-# libstdc++ only for __cxa_demangle (C++ names in stacks, src/symbols.c).
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS)) -lstdc++
+# libproc2 (src/proc2.c) and libstdc++'s demangler (src/symbols.c) are
+# opened with dlopen where needed, not linked: they cost every start 4 ms.
+PKG_LIBS   = $(shell pkg-config --libs $(filter-out libproc2,$(PKGS)))
 
 CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
 UI_SRC   := $(wildcard ui/*.c)
@@ -115,11 +116,13 @@ $(BIN): $(CORE_OBJ) $(MAIN_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lm
 
+# test_symbols demangles its reference names itself, so it links libstdc++.
+$(BUILD)/tests/test_symbols: TEST_LIBS = -lstdc++
 $(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJ) $(PARSE_OBJ) $(wildcard tests/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(WARN) $(CFLAGS) $(PKG_CFLAGS) $$(pkg-config --cflags cmocka) \
 		-DFIXTURES=\"$(CURDIR)/tests/fixtures\" -o $@ $< $(CORE_OBJ) $(PARSE_OBJ) \
-		$(LDFLAGS) $(PKG_LIBS) $$(pkg-config --libs cmocka) -lm
+		$(LDFLAGS) $(PKG_LIBS) $(TEST_LIBS) $$(pkg-config --libs cmocka) -lm
 
 # Test targets are ordinary programs: never sanitized, built once for both runs.
 build/targets/%: tests/targets/%.c $(wildcard tests/targets/*.h) | $(DEPS_OK)

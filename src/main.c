@@ -58,7 +58,14 @@ static bool attach_all(struct session *s, const struct options *o, char *first, 
 		size_t n;
 		int rc = procfind_by_name(o->names[i], &pids, &n);
 		if (rc < 0 || n == 0) {
-			snprintf(err, sizeof(err), "no process named '%s'", o->names[i]);
+			if (rc == -ELIBACC)
+				snprintf(err, sizeof(err), "cannot look up '%s' by name: libproc2.so.0 "
+					 "missing (install libproc2-0)", o->names[i]);
+			else if (rc < 0)
+				snprintf(err, sizeof(err), "cannot look up '%s' by name: %s",
+					 o->names[i], strerror(-rc));
+			else
+				snprintf(err, sizeof(err), "no process named '%s'", o->names[i]);
 			attach_failed(err, first, firstlen);
 			all = false;
 			if (rc == 0)

@@ -1,11 +1,11 @@
 #include "procfind.h"
 
 #include <errno.h>
-#include <libproc2/pids.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "proc2.h"
 #include "util.h"
 
 enum { COMM_MAX = 15 };
@@ -48,11 +48,16 @@ int procfind_by_name(const char *name, pid_t **pids, size_t *count)
 	size_t n = 0, cap = 8;
 	pid_t self = getpid();
 
-	int rc = procps_pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])));
-	if (rc < 0)
+	struct proc2 lib;
+	int rc = proc2_open(&lib);
+	if (rc == 0)
+		rc = lib.pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])));
+	if (rc < 0) {
+		proc2_close(&lib);
 		return rc;
+	}
 	*pids = xmalloc(cap * sizeof(pid_t));
-	while ((st = procps_pids_get(info, PIDS_FETCH_TASKS_ONLY))) {
+	while ((st = lib.pids_get(info, PIDS_FETCH_TASKS_ONLY))) {
 		pid_t pid = PIDS_VAL(I_PID, s_int, st, info);
 		char **argv = PIDS_VAL(I_ARGV, strv, st, info);
 		const char *argv0 = argv && argv[0] ? argv[0] : NULL;
@@ -63,7 +68,8 @@ int procfind_by_name(const char *name, pid_t **pids, size_t *count)
 			*pids = xrealloc(*pids, (cap *= 2) * sizeof(pid_t));
 		(*pids)[n++] = pid;
 	}
-	procps_pids_unref(&info);
+	lib.pids_unref(&info);
+	proc2_close(&lib);
 	qsort(*pids, n, sizeof(pid_t), cmp_pid);
 	*count = n;
 	return 0;

@@ -10,7 +10,7 @@
 #include <sys/types.h>
 
 /* On success *pids (malloc'd, sorted) holds *count matches, possibly 0.
- * Returns 0 or a negative errno. */
+ * Returns 0 or a negative errno (-ELIBACC: libproc2 could not be loaded). */
 int procfind_by_name(const char *name, pid_t **pids, size_t *count);
 
 /* Pure matching rule, exposed for tests. */

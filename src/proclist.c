@@ -1,12 +1,12 @@
 /* proclist.c — see proclist.h. */
 #include <dirent.h>
 #include <fcntl.h>
-#include <libproc2/pids.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "proc2.h"
 #include "proclist.h"
 #include "util.h"
 
@@ -46,12 +46,17 @@ int proclist_read(struct proc_list *out)
 	size_t cap = 256;
 	pid_t self = getpid();
 
-	int rc = procps_pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])));
-	if (rc < 0)
+	struct proc2 lib;
+	int rc = proc2_open(&lib);
+	if (rc == 0)
+		rc = lib.pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])));
+	if (rc < 0) {
+		proc2_close(&lib);
 		return rc;
+	}
 	out->count = 0;
 	out->list = xmalloc(cap * sizeof(*out->list));
-	while ((st = procps_pids_get(info, PIDS_FETCH_TASKS_ONLY))) {
+	while ((st = lib.pids_get(info, PIDS_FETCH_TASKS_ONLY))) {
 		pid_t pid = PIDS_VAL(I_PID, s_int, st, info);
 		if (pid == self)
 			continue;
@@ -74,7 +79,8 @@ int proclist_read(struct proc_list *out)
 			sprintf(e->cmd, "[%s]", comm);
 		}
 	}
-	procps_pids_unref(&info);
+	lib.pids_unref(&info);
+	proc2_close(&lib);
 	qsort(out->list, out->count, sizeof(*out->list), by_rss_desc);
 	return 0;
 }

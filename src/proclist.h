@@ -26,7 +26,7 @@ struct proc_list {
 	struct proc_entry *list;   /* sorted by RSS, largest first */
 };
 
-/* Returns 0 or a negative errno. */
+/* Returns 0 or a negative errno (-ELIBACC: libproc2 could not be loaded). */
 int proclist_read(struct proc_list *out);
 void proclist_free(struct proc_list *l);
 

@@ -18,6 +18,7 @@
 #include "symbols.h"
 
 #include <dirent.h>
+#include <dlfcn.h>
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -33,11 +34,14 @@
 #include "linetab.h"
 #include "util.h"
 
-/* The Itanium C++ ABI demangler, from libstdc++ (-lstdc++ in the Makefile).
- * It is what g++ itself and eu-stack use, so names read exactly as in gdb
- * and eu-stack; libstdc++ comes with gcc on every Debian box, whereas
- * libiberty's cplus_demangle would need libiberty-dev (a static archive). */
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+/* The Itanium C++ ABI demangler, libstdc++'s __cxa_demangle: what g++
+ * itself and eu-stack use, so names read exactly as in gdb and eu-stack.
+ * libstdc++ is on every Debian box (apt needs it), whereas libiberty's
+ * cplus_demangle would need libiberty-dev (a static archive).  It is opened
+ * at the first mangled name rather than linked: its constructors cost
+ * every run 2 ms, and most targets are C. */
+#define CXXLIB_SONAME "libstdc++.so.6"
+typedef char *cxa_demangle_fn(const char *mangled, char *buf, size_t *len, int *status);
 
 #define ARENA_BLOCK 65536
 
@@ -117,6 +121,10 @@ struct symbols {
 
 	pthread_t warmer;
 	bool warming, warmed;
+
+	bool cxxlib_tried;       /* dlopen of libstdc++ attempted */
+	void *cxxlib;
+	cxa_demangle_fn *demangle;
 };
 
 static uint64_t symbols_hash_pc(uint64_t pc, bool return_address)
@@ -205,8 +213,15 @@ static const char *symbols_intern_func(struct symbols *s, const char *name)
 		name = bare;
 	char *plain = NULL;
 	if (name[0] == '_' && name[1] == 'Z') {
+		if (!s->cxxlib_tried) {
+			s->cxxlib_tried = true;
+			s->cxxlib = dlopen(CXXLIB_SONAME, RTLD_NOW | RTLD_LOCAL);
+			if (s->cxxlib)
+				*(void **)&s->demangle = dlsym(s->cxxlib, "__cxa_demangle");
+		}
 		int status;
-		plain = __cxa_demangle(name, NULL, NULL, &status);
+		if (s->demangle)
+			plain = s->demangle(name, NULL, NULL, &status);
 	}
 	const char *r = symbols_intern(s, plain ? plain : name);
 	free(plain);
@@ -823,5 +838,7 @@ void symbols_close(struct symbols *s)
 	}
 	free(s->strs);
 	free(s->cache);
+	if (s->cxxlib)
+		dlclose(s->cxxlib);
 	free(s);
 }

@@ -70,8 +70,10 @@ static void toggle_mark(struct picker *pk, pid_t pid)
 static void reload(struct picker *pk)
 {
 	proclist_free(&pk->procs);
-	if (proclist_read(&pk->procs) < 0)
-		snprintf(pk->status, sizeof(pk->status), "cannot list processes");
+	int rc = proclist_read(&pk->procs);
+	if (rc < 0)
+		snprintf(pk->status, sizeof(pk->status), "cannot list processes: %s",
+			 rc == -ELIBACC ? "libproc2.so.0 missing (install libproc2-0)" : strerror(-rc));
 	if (!pk->first) {
 		pk->nfirst = pk->procs.count;
 		pk->first = xcalloc(pk->nfirst ? pk->nfirst : 1, sizeof(*pk->first));
