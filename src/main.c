@@ -295,7 +295,8 @@ int main(int argc, char **argv)
 
 	struct session s;
 	session_init(&s, &topt, cap, o.window_s);
-	if (!o.no_plugins) {
+	/* A stack dump prints stacks alone: plugins would read for nothing. */
+	if (!o.no_plugins && !o.stack_dump) {
 		/* Plugins' warnings go to stderr in batch mode only: the UI shows
 		 * them in the plugin's tab, stderr would tear the screen. */
 		plugins_load(&plugins, o.plugin_dirs, o.nplugin_dirs, o.batch);
