@@ -254,6 +254,12 @@ int main(int argc, char **argv)
 		options_free(&o);
 		return EXIT_COMPLETE;
 	}
+	/* libdwfl asks the servers in DEBUGINFOD_URLS for every file whose
+	 * debug info is not installed here; Debian sets that variable for
+	 * every login shell.  A server that does not answer held a stack dump
+	 * for 90 s, deaf to Ctrl-C: only on request.  Before any thread. */
+	if (!o.debuginfod)
+		unsetenv("DEBUGINFOD_URLS");
 	if (o.version) {
 		printf("pscope %s\n", PSCOPE_VERSION);
 		options_free(&o);

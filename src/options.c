@@ -33,6 +33,8 @@ const char options_usage[] =
 	"      --consistent        stacks: stop all threads together for a true snapshot\n"
 	"                          (freezes the whole process meanwhile, a few ms per 100 threads)\n"
 	"      --no-ptrace         never stop or trace the target (no stacks)\n"
+	"      --debuginfod        stacks: fetch debug info missing here from the servers\n"
+	"                          in DEBUGINFOD_URLS (can take seconds per file)\n"
 	"      --plugin-dir DIR    look for plugins in DIR first (repeatable)\n"
 	"      --no-plugins        load no plugins\n"
 	"      --list-plugins      show the plugins found, accepted or refused and why\n"
@@ -49,7 +51,7 @@ const char options_usage[] =
 enum {
 	OPT_WINDOW = 256, OPT_HISTORY, OPT_FULL_EVERY, OPT_MAPS, OPT_MAPS_EVERY, OPT_BRIEF,
 	OPT_PLUGIN_DIR, OPT_NO_PLUGINS, OPT_LIST_PLUGINS, OPT_ASCII, OPT_NO_COLOR,
-	OPT_STACKS, OPT_CONSISTENT, OPT_NO_PTRACE
+	OPT_STACKS, OPT_CONSISTENT, OPT_NO_PTRACE, OPT_DEBUGINFOD
 };
 
 static const struct option long_options[] = {
@@ -68,6 +70,7 @@ static const struct option long_options[] = {
 	{ "stack-dump", no_argument, NULL, 's' },
 	{ "consistent", no_argument, NULL, OPT_CONSISTENT },
 	{ "no-ptrace", no_argument, NULL, OPT_NO_PTRACE },
+	{ "debuginfod", no_argument, NULL, OPT_DEBUGINFOD },
 	{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
 	{ "no-plugins", no_argument, NULL, OPT_NO_PLUGINS },
 	{ "list-plugins", no_argument, NULL, OPT_LIST_PLUGINS },
@@ -155,6 +158,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		case 's': o->stack_dump = true; break;
 		case OPT_CONSISTENT: o->consistent = true; break;
 		case OPT_NO_PTRACE: o->no_ptrace = true; break;
+		case OPT_DEBUGINFOD: o->debuginfod = true; break;
 		case OPT_NO_PLUGINS: o->no_plugins = true; break;
 		case OPT_ASCII: o->ascii = true; break;
 		case OPT_NO_COLOR: o->no_color = true; break;

@@ -14,6 +14,7 @@ struct options {
 	bool stack_dump;       /* -s: batch, stacks and nothing else, once by default */
 	bool consistent;       /* stacks: stop all threads first (a true snapshot) */
 	bool no_ptrace;        /* never stop the target: no stacks at all */
+	bool debuginfod;       /* stacks may fetch missing debug info over the network */
 	long count;            /* samples per target; 0 = until they exit */
 	double delay;          /* seconds between samples */
 	double window_s;       /* growth window */

@@ -549,6 +549,73 @@ static void symbols_buildid_path(Dwfl_Module *mod, char *path, size_t len)
 	snprintf(path + n, len - (size_t)n, ".debug");
 }
 
+#define SYM_DEBUG_ROOT "/usr/lib/debug"
+
+static bool symbols_exists(const char *dir, const char *sub, const char *name)
+{
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%s%s/%s", dir, sub, name);
+	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
+}
+
+/* The debuglink name (or the file's own name + ".debug") beside the file,
+ * in its .debug/ and under /usr/lib/debug. */
+static bool symbols_debuglink_exists(const char *file_name, const char *debuglink)
+{
+	if (!file_name || file_name[0] != '/')
+		return false;
+	const char *slash = strrchr(file_name, '/');
+	char dir[PATH_MAX], own[NAME_MAX + 1];
+	snprintf(dir, sizeof(dir), "%.*s", (int)(slash - file_name), file_name);
+	if (!debuglink) {
+		snprintf(own, sizeof(own), "%s.debug", slash + 1);
+		debuglink = own;
+	}
+	if (debuglink[0] == '/')
+		return access(debuglink, F_OK) == 0;
+	return symbols_exists(dir, "", debuglink) || symbols_exists(dir, "/.debug", debuglink) ||
+	       symbols_exists(SYM_DEBUG_ROOT, dir, debuglink);
+}
+
+/* Whether a separate debug file for mod can be here, by the names libdwfl's
+ * default search tries: the build ID's file, then the debuglink for the
+ * file's name and for the file it links to.  When none exists, that search
+ * would end by loading libdebuginfod, libcurl and twenty more libraries
+ * (15 ms) just to find no server set. */
+static bool symbols_debug_file_may_exist(Dwfl_Module *mod, const char *file_name,
+					 const char *debuglink)
+{
+	const char *debugfile = NULL;
+	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
+	if (debugfile)
+		return true;   /* the debug file is found: now its dwz companion */
+	char buildid_file[sizeof(SYM_DEBUG_ROOT "/.build-id/") + 2 * SYM_BUILDID_MAX + sizeof(".debug")];
+	symbols_buildid_path(mod, buildid_file, sizeof(buildid_file));
+	if (buildid_file[0] && access(buildid_file, F_OK) == 0)
+		return true;
+	if (symbols_debuglink_exists(file_name, debuglink))
+		return true;
+	char *real = file_name ? realpath(file_name, NULL) : NULL;
+	bool found = real && strcmp(real, file_name) != 0 && symbols_debuglink_exists(real, debuglink);
+	free(real);
+	return found;
+}
+
+/* libdwfl's search for separate debug info, which ends by asking the
+ * debuginfod servers in DEBUGINFOD_URLS (main leaves that set only with
+ * --debuginfod).  Without servers, a module whose debug file cannot be
+ * here skips the search. */
+static int symbols_find_debuginfo(Dwfl_Module *mod, void **userdata, const char *modname,
+				  GElf_Addr base, const char *file_name, const char *debuglink,
+				  GElf_Word crc, char **debuginfo_file_name)
+{
+	const char *servers = getenv("DEBUGINFOD_URLS");
+	if ((!servers || !*servers) && !symbols_debug_file_may_exist(mod, file_name, debuglink))
+		return -1;
+	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink,
+					    crc, debuginfo_file_name);
+}
+
 /* The module's line tables, opened on first use from the first of: its
  * main file (built with -g), the separate debug file libdwfl found for the
  * symbol table, the build ID's debug file.  NULL when none of them has line
@@ -740,7 +807,7 @@ int symbols_open(pid_t pid, struct symbols **out, char *err, size_t errlen)
 	struct symbols *s = xcalloc(1, sizeof(*s));
 	s->pid = pid;
 	s->callbacks.find_elf = symbols_find_elf;
-	s->callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+	s->callbacks.find_debuginfo = symbols_find_debuginfo;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
 	s->dwfl = dwfl_begin(&s->callbacks);
 	if (!s->dwfl) {

@@ -235,12 +235,21 @@ def check_no_crash(res):
         check(marker not in res.err, "sanitizer report\n%s" % res)
 
 
-def run_pscope(*args, timeout=RUN_TIMEOUT, user=None):
+def run_pscope(*args, timeout=RUN_TIMEOUT, user=None, env=None):
+    """env: variables to set (or, with None as value, unset) for this run."""
     args = [str(a) for a in args]
     cmd = as_user([PSCOPE_FOR.get(user, PSCOPE)] + args, user)
+    run_env = None
+    if env:
+        run_env = dict(os.environ)
+        for k, v in env.items():
+            if v is None:
+                run_env.pop(k, None)
+            else:
+                run_env[k] = str(v)
     try:
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=timeout)
+                           stderr=subprocess.PIPE, timeout=timeout, env=run_env)
     except subprocess.TimeoutExpired as e:
         raise Fail("`pscope %s` did not finish within %ss; stdout so far: %r"
                    % (" ".join(args), timeout, (e.stdout or b"")[:1000]))

@@ -171,6 +171,60 @@ def stacks_deleted_binary(ctx):
           "level1 frames without module '(deleted)' or a line: %s" % lines[:2])
 
 
+class DebuginfodStub:
+    """A debuginfod server that has nothing: records each request, 404s."""
+
+    def __init__(self):
+        import http.server
+        stub = self
+        self.paths = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                stub.paths.append(self.path)
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@test
+def stacks_debuginfod_only_when_asked(ctx):
+    """Debug info not installed here is asked of the servers in
+    DEBUGINFOD_URLS only with --debuginfod: Debian sets that variable in
+    every login shell, and a server that does not answer held a stack dump
+    for 90 s.  Either way the functions are named from the symbol table."""
+    exe = os.path.join(ctx.tempdir(), "stacky-nodebug")
+    subprocess.run(["objcopy", "--strip-debug", os.path.join(TARGETS, "stacky"), exe],
+                   check=True)
+    t = start_target(ctx, "stacky", "--threads", 3, exe=exe)
+    stub = DebuginfodStub()
+    try:
+        env = {"DEBUGINFOD_URLS": stub.url, "DEBUGINFOD_CACHE_PATH": ctx.tempdir()}
+        for extra, asked in (((), False), (("--debuginfod",), True)):
+            del stub.paths[:]
+            res = run_pscope("-s", "--json", *extra, t.pid, env=env)
+            check(res.rc == 0, "exit status %s\n%s" % (res.rc, res))
+            check_truth_stacks(t, stacks_of(only_record(res, t.pid)), exact=True)
+            fetched = [p for p in stub.paths if p.startswith("/buildid/")]
+            if asked:
+                check(fetched, "--debuginfod asked the server nothing")
+            else:
+                check(not stub.paths, "asked debuginfod without --debuginfod: %s" % stub.paths)
+    finally:
+        stub.close()
+
+
 @test
 def stacks_main_thread_exited(ctx):
     """The main thread exited while another runs on: that one's stack is
