@@ -43,11 +43,16 @@ for pair in $CMDS; do
 	cmd=${pair%%:*}; pkg=${pair#*:}
 	command -v "$cmd" >/dev/null 2>&1 || missing="$missing $pkg"
 done
-# g++ above brings libstdc++'s link library (-lstdc++, for __cxa_demangle);
+# g++ above brings libstdc++ (__cxa_demangle, opened at run time; the symbol
+# tests link it);
 # libc's separate debug info has nothing to probe but the package itself
 # (the symbol tests read file:line and static names from it).
 dpkg-query -W -f='${Status}' libc6-dbg 2>/dev/null | grep -q 'ok installed' ||
 	missing="$missing libc6-dbg"
+# The locale sources, from which a test builds a German locale (a decimal
+# comma) with localedef.
+dpkg-query -W -f='${Status}' locales 2>/dev/null | grep -q 'ok installed' ||
+	missing="$missing locales"
 # libasan/libubsan come with gcc; htop is optional (the benchmark uses it when present).
 [ -z "$missing" ] && exit 0
 

@@ -246,7 +246,10 @@ int main(int argc, char **argv)
 	struct options o;
 	char err[256];
 
-	setlocale(LC_ALL, "");
+	/* Only the character set comes from the environment: a locale whose
+	 * decimal point is a comma would print "time":1796197561,484 and break
+	 * every JSON line, and pscope's own words are English anyway. */
+	setlocale(LC_CTYPE, "");
 	if (options_parse(argc, argv, &o, err, sizeof(err)) < 0)
 		return usage_error(err);
 	if (o.help) {

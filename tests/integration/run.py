@@ -571,6 +571,25 @@ def exit_teardown_is_not_zero(ctx):
 
 
 @test
+def json_ignores_a_decimal_comma(ctx):
+    """Under a locale whose decimal point is a comma (de_DE), JSON numbers
+    still use a point: the lines stay JSON, the fractions stay fractions."""
+    locdir = ctx.tempdir()
+    made = subprocess.run(["localedef", "-i", "de_DE", "-f", "UTF-8",
+                           os.path.join(locdir, "de_DE.UTF-8")],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if made.returncode not in (0, 1) or not os.path.isdir(os.path.join(locdir, "de_DE.UTF-8")):
+        raise Skip("localedef could not build de_DE.UTF-8 (package locales)")
+    t = start_truth(ctx)
+    res = run_pscope("-b", "--json", "-n", 2, "-d", 0.2, t.pid,
+                     env={"LOCPATH": locdir, "LC_ALL": "de_DE.UTF-8"})
+    recs = records_for(res, t.pid)
+    check(len(recs) == 2, "expected 2 records\n%s" % res)
+    check(isinstance(recs[0].get("time"), float) and recs[0]["time"] > 1e9,
+          "time %r" % recs[0].get("time"))
+
+
+@test
 def history_costs_what_it_holds(ctx):
     """A long history at a short delay (an hour at 0.01 s: 360,000 slots)
     is reserved, not filled up front: pscope starts small and at once."""
