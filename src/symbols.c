@@ -13,6 +13,8 @@
  *    line tables of the debug file, where dwfl_module_getsrc would first
  *    decompress all of it (75-100 ms for libc's).  libdwfl remains the
  *    fallback for modules whose line tables linetab cannot find or read;
+ *  - the files of a process in a container or a chroot, opened through
+ *    /proc/PID/root: the same paths here may hold other builds, or nothing;
  *  - an arena of interned strings, so what lookups hand out stays valid
  *    across refreshes until symbols_close(). */
 #include "symbols.h"
@@ -29,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "linetab.h"
@@ -93,6 +96,7 @@ struct sym_section {
  * libdwfl drops the module. */
 struct sym_table {
 	pid_t pid;                    /* the process the module is mapped in */
+	bool via_root;                /* its files are opened through /proc/PID/root */
 	bool built;                   /* symbols and sections read */
 	struct sym_pass globals, locals;
 	struct sym_section *sections; /* the main file's SHF_ALLOC ones, by start */
@@ -105,6 +109,7 @@ struct sym_table {
 
 struct symbols {
 	pid_t pid;
+	bool via_root;           /* the process sees another file tree than ours */
 	Dwfl *dwfl;
 	/* dwfl keeps a pointer to its callbacks, so they live as long as it. */
 	Dwfl_Callbacks callbacks;
@@ -474,9 +479,32 @@ static int symbols_module_adopt(Dwfl_Module *mod, void **userdata, const char *n
 	if (!*userdata) {
 		struct sym_table *t = xcalloc(1, sizeof(*t));
 		t->pid = s->pid;
+		t->via_root = s->via_root;
 		*userdata = t;
 	}
 	return DWARF_CB_OK;
+}
+
+static bool symbols_same_file(const char *a, const char *b)
+{
+	struct stat x, y;
+	return stat(a, &x) == 0 && stat(b, &y) == 0 && x.st_dev == y.st_dev && x.st_ino == y.st_ino;
+}
+
+/* Whether pid resolves paths in another file tree than ours: another mount
+ * namespace (a container) or another root directory (a chroot).  The paths
+ * in its maps then name its files, which here may be other builds of the
+ * same library, giving wrong names, or not exist at all.  When its
+ * namespace cannot be read, it is taken to be ours, as before. */
+static bool symbols_other_root(pid_t pid)
+{
+	char ns[64], root[64];
+	snprintf(ns, sizeof(ns), "/proc/%d/ns/mnt", (int)pid);
+	snprintf(root, sizeof(root), "/proc/%d/root/", (int)pid);
+	struct stat st;
+	if (stat(ns, &st) != 0)
+		return false;
+	return !symbols_same_file(ns, "/proc/self/ns/mnt") || !symbols_same_file(root, "/");
 }
 
 static bool symbols_is_deleted(const char *name)
@@ -514,8 +542,17 @@ static bool symbols_map_file(pid_t pid, uint64_t base, char *path, size_t len)
 static int symbols_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 			    Dwarf_Addr base, char **file_name, Elf **elfp)
 {
-	int fd = dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
 	const struct sym_table *t = *userdata;
+	int fd = -1;
+	if (t && t->via_root && name[0] == '/' && !symbols_is_deleted(name)) {
+		char path[PATH_MAX];
+		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)t->pid, name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0)
+			*file_name = xstrdup(path);
+		return fd;   /* never our own file of that name */
+	}
+	fd = dwfl_linux_proc_find_elf(mod, userdata, name, base, file_name, elfp);
 	if (fd >= 0 || *elfp || !t || !t->pid || !symbols_is_deleted(name))
 		return fd;
 
@@ -806,6 +843,7 @@ int symbols_open(pid_t pid, struct symbols **out, char *err, size_t errlen)
 	*out = NULL;
 	struct symbols *s = xcalloc(1, sizeof(*s));
 	s->pid = pid;
+	s->via_root = symbols_other_root(pid);
 	s->callbacks.find_elf = symbols_find_elf;
 	s->callbacks.find_debuginfo = symbols_find_debuginfo;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;

@@ -171,6 +171,24 @@ def stacks_deleted_binary(ctx):
           "level1 frames without module '(deleted)' or a line: %s" % lines[:2])
 
 
+@test
+def stacks_in_other_mount_namespace(ctx):
+    """A process in a container sees its own files: its program's path
+    here names nothing (or another build), yet its functions are named,
+    from its file opened through /proc/PID/root."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise Skip("needs root and unshare")
+    inside, mountpoint = ctx.tempdir(), ctx.tempdir()
+    shutil.copy(os.path.join(TARGETS, "stacky"), inside)
+    script = 'mount --bind "$1" "$2" && exec "$2/stacky" --threads 3'
+    t = start_target(ctx, "stacky", "--mount", "--propagation", "private",
+                     "sh", "-c", script, "sh", inside, mountpoint, exe="unshare")
+    check(not os.listdir(mountpoint), "the bind mount leaked out of the namespace")
+    res = run_pscope("-s", "--json", t.pid)
+    check(res.rc == 0, "exit status %s\n%s" % (res.rc, res))
+    check_truth_stacks(t, stacks_of(only_record(res, t.pid)), exact=True)
+
+
 class DebuginfodStub:
     """A debuginfod server that has nothing: records each request, 404s."""
 
