@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -518,7 +519,7 @@ static void capture_one_by_one(struct stacks_ctx *c, struct work *ws, size_t n)
 		struct work *w = &ws[i];
 		if (w->state == W_DONE)
 			continue;
-		unwind_remote_grab_prepare(c->uw, w->tid, &w->grab);
+		unwind_remote_grab_prepare(c->uw, w->tid, &w->grab, NULL);
 		work_seize(c, w);
 		if (deny_rest(ws, i, n))
 			break;
@@ -533,12 +534,26 @@ static void capture_one_by_one(struct stacks_ctx *c, struct work *ws, size_t n)
 	}
 }
 
-/* Consistent mode: stop all, grab all, resume all, then unwind. */
+/* Consistent mode: stop all, grab all, resume all, then unwind.  Every
+ * grab is held at once, in one mapping populated in a single call: 1,000
+ * threads seen for the first time want 32 MiB, which page by page cost
+ * 8,000 faults (about 100 ms here) before the first stop. */
 static void capture_all_at_once(struct stacks_ctx *c, struct work *ws, size_t n)
 {
+	size_t total = 0;
 	for (size_t i = 0; i < n; i++)
 		if (ws[i].state != W_DONE)
-			unwind_remote_grab_prepare(c->uw, ws[i].tid, &ws[i].grab);
+			total += unwind_remote_grab_want(c->uw, ws[i].tid);
+	unsigned char *arena = total ? mmap(NULL, total, PROT_READ | PROT_WRITE,
+					    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
+				     : MAP_FAILED;
+	for (size_t i = 0, off = 0; i < n; i++) {
+		if (ws[i].state == W_DONE)
+			continue;
+		unsigned char *buf = arena != MAP_FAILED ? arena + off : NULL;
+		unwind_remote_grab_prepare(c->uw, ws[i].tid, &ws[i].grab, buf);
+		off += ws[i].grab.len;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (ws[i].state == W_DONE)
 			continue;
@@ -557,6 +572,10 @@ static void capture_all_at_once(struct stacks_ctx *c, struct work *ws, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (ws[i].err == 0)
 			work_unwind(c, &ws[i]);
+	for (size_t i = 0; i < n; i++)
+		unwind_grab_release(&ws[i].grab);
+	if (arena != MAP_FAILED)
+		munmap(arena, total);
 }
 
 /* ------------------------------------------------------------ building */

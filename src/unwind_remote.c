@@ -814,12 +814,23 @@ static const struct thread_memo *shape_find(struct unwind_remote *u, uint64_t ri
 	return e->tid ? memo_find(u, e->tid) : NULL;
 }
 
-void unwind_remote_grab_prepare(struct unwind_remote *u, pid_t tid, struct unwind_grab *g)
+size_t unwind_remote_grab_want(struct unwind_remote *u, pid_t tid)
 {
-	memset(g, 0, sizeof(*g));
 	const struct thread_memo *m = memo_find(u, tid);
 	size_t want = m ? m->depth + GRAB_SLACK : GRAB_FIRST;
-	g->len = want < GRAB_MIN ? GRAB_MIN : want > GRAB_MAX ? GRAB_MAX : want;
+	return want < GRAB_MIN ? GRAB_MIN : want > GRAB_MAX ? GRAB_MAX : want;
+}
+
+void unwind_remote_grab_prepare(struct unwind_remote *u, pid_t tid, struct unwind_grab *g,
+				unsigned char *buf)
+{
+	memset(g, 0, sizeof(*g));
+	g->len = unwind_remote_grab_want(u, tid);
+	g->borrowed = buf != NULL;
+	if (buf) {
+		g->bytes = buf;
+		return;
+	}
 	g->bytes = xmalloc(g->len);
 	memset(g->bytes, 0, g->len);
 }
@@ -847,7 +858,8 @@ int unwind_remote_grab(struct unwind_remote *u, pid_t tid, struct unwind_grab *g
 
 void unwind_grab_release(struct unwind_grab *g)
 {
-	free(g->bytes);
+	if (!g->borrowed)
+		free(g->bytes);
 	memset(g, 0, sizeof(*g));
 }
 

@@ -26,6 +26,7 @@
 #ifndef PSCOPE_UNWIND_REMOTE_H
 #define PSCOPE_UNWIND_REMOTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -51,11 +52,19 @@ struct unwind_grab {
 	uint64_t lo;
 	size_t len;
 	unsigned char *bytes;
+	bool borrowed;           /* bytes belong to the caller */
 };
 
+/* How many bytes thread tid's grab will want: about a page for a thread
+ * parked where it was last unwound, 32 KiB for one never seen. */
+size_t unwind_remote_grab_want(struct unwind_remote *u, pid_t tid);
+
 /* Before thread tid is stopped: a buffer of the size its grab will want,
- * already written to, so that no page fault of ours lengthens the stop. */
-void unwind_remote_grab_prepare(struct unwind_remote *u, pid_t tid, struct unwind_grab *g);
+ * already written to, so that no page fault of ours lengthens the stop.
+ * With buf (at least unwind_remote_grab_want() bytes, already written to)
+ * the grab uses it instead of a buffer of its own. */
+void unwind_remote_grab_prepare(struct unwind_remote *u, pid_t tid, struct unwind_grab *g,
+				unsigned char *buf);
 
 /* Fill the prepared g from thread tid, which must be in a ptrace stop of
  * ours.  Returns 0, or a negative errno when the registers could not be
