@@ -43,32 +43,26 @@ int procfind_by_name(const char *name, pid_t **pids, size_t *count)
 {
 	enum pids_item items[] = { PIDS_ID_PID, PIDS_CMD, PIDS_CMDLINE_V };
 	enum { I_PID, I_CMD, I_ARGV };
-	struct pids_info *info = NULL;
 	struct pids_stack *st;
 	size_t n = 0, cap = 8;
 	pid_t self = getpid();
 
 	struct proc2 lib;
-	int rc = proc2_open(&lib);
-	if (rc == 0)
-		rc = lib.pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])));
-	if (rc < 0) {
-		proc2_close(&lib);
+	int rc = proc2_open(&lib, items, (int)(sizeof(items) / sizeof(items[0])));
+	if (rc < 0)
 		return rc;
-	}
 	*pids = xmalloc(cap * sizeof(pid_t));
-	while ((st = lib.pids_get(info, PIDS_FETCH_TASKS_ONLY))) {
-		pid_t pid = PIDS_VAL(I_PID, s_int, st, info);
-		char **argv = PIDS_VAL(I_ARGV, strv, st, info);
+	while ((st = proc2_next(&lib))) {
+		pid_t pid = PIDS_VAL(I_PID, s_int, st, lib.info);
+		char **argv = PIDS_VAL(I_ARGV, strv, st, lib.info);
 		const char *argv0 = argv && argv[0] ? argv[0] : NULL;
 
-		if (pid == self || !procfind_name_matches(name, PIDS_VAL(I_CMD, str, st, info), argv0))
+		if (pid == self || !procfind_name_matches(name, PIDS_VAL(I_CMD, str, st, lib.info), argv0))
 			continue;
 		if (n == cap)
 			*pids = xrealloc(*pids, (cap *= 2) * sizeof(pid_t));
 		(*pids)[n++] = pid;
 	}
-	lib.pids_unref(&info);
 	proc2_close(&lib);
 	qsort(*pids, n, sizeof(pid_t), cmp_pid);
 	*count = n;

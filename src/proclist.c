@@ -41,45 +41,39 @@ int proclist_read(struct proc_list *out)
 	enum pids_item items[] = { PIDS_ID_PID, PIDS_ID_EUSER, PIDS_VM_RSS, PIDS_NLWP,
 				   PIDS_CMDLINE, PIDS_CMD };
 	enum { I_PID, I_USER, I_RSS, I_NLWP, I_CMDLINE, I_CMD };
-	struct pids_info *info = NULL;
 	struct pids_stack *st;
 	size_t cap = 256;
 	pid_t self = getpid();
 
 	struct proc2 lib;
-	int rc = proc2_open(&lib);
-	if (rc == 0)
-		rc = lib.pids_new(&info, items, (int)(sizeof(items) / sizeof(items[0])));
-	if (rc < 0) {
-		proc2_close(&lib);
+	int rc = proc2_open(&lib, items, (int)(sizeof(items) / sizeof(items[0])));
+	if (rc < 0)
 		return rc;
-	}
 	out->count = 0;
 	out->list = xmalloc(cap * sizeof(*out->list));
-	while ((st = lib.pids_get(info, PIDS_FETCH_TASKS_ONLY))) {
-		pid_t pid = PIDS_VAL(I_PID, s_int, st, info);
+	while ((st = proc2_next(&lib))) {
+		pid_t pid = PIDS_VAL(I_PID, s_int, st, lib.info);
 		if (pid == self)
 			continue;
 		if (out->count == cap)
 			out->list = xrealloc(out->list, (cap *= 2) * sizeof(*out->list));
 		struct proc_entry *e = &out->list[out->count++];
 		e->pid = pid;
-		snprintf(e->user, sizeof(e->user), "%s", PIDS_VAL(I_USER, str, st, info));
-		e->rss_kb = (int64_t)PIDS_VAL(I_RSS, ul_int, st, info);
-		e->threads = PIDS_VAL(I_NLWP, s_int, st, info);
+		snprintf(e->user, sizeof(e->user), "%s", PIDS_VAL(I_USER, str, st, lib.info));
+		e->rss_kb = (int64_t)PIDS_VAL(I_RSS, ul_int, st, lib.info);
+		e->threads = PIDS_VAL(I_NLWP, s_int, st, lib.info);
 		e->fds = count_fds(pid);
-		const char *cmdline = PIDS_VAL(I_CMDLINE, str, st, info);
+		const char *cmdline = PIDS_VAL(I_CMDLINE, str, st, lib.info);
 		/* libproc2 shows an empty command line as "-"; show [comm] the
 		 * way ps does for kernel threads. */
 		if (cmdline && *cmdline && strcmp(cmdline, "-") != 0) {
 			e->cmd = xstrdup(cmdline);
 		} else {
-			const char *comm = PIDS_VAL(I_CMD, str, st, info);
+			const char *comm = PIDS_VAL(I_CMD, str, st, lib.info);
 			e->cmd = xmalloc(strlen(comm) + 3);
 			sprintf(e->cmd, "[%s]", comm);
 		}
 	}
-	lib.pids_unref(&info);
 	proc2_close(&lib);
 	qsort(out->list, out->count, sizeof(*out->list), by_rss_desc);
 	return 0;
