@@ -16,7 +16,7 @@ PLUGINDIR ?= $(PREFIX)/lib/pscope/plugins
 VERSION := 0.1.0
 
 CC      ?= cc
-PKGS    := libproc2 ncursesw inih libunwind-ptrace libunwind-generic libdw libelf
+PKGS    := libproc2 ncursesw inih libunwind-ptrace libunwind-generic libdw libelf libdeflate
 CFLAGS  ?= -O2 -g
 WARN    := -std=c17 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
 CPPFLAGS += -D_GNU_SOURCE -DPSCOPE_VERSION=\"$(VERSION)\" -Isrc -Iui -Iplugins

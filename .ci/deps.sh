@@ -13,6 +13,7 @@ libdw:libdw-dev
 libelf:libelf-dev
 cmocka:libcmocka-dev
 inih:libinih-dev
+libdeflate:libdeflate-dev
 "
 # command -> Debian package (tests and the benchmark drive these)
 CMDS="

@@ -1,11 +1,13 @@
 /* linetab.h — file:line for link-time addresses from one ELF file's
  * .debug_line, without loading the rest of its DWARF.
  *
- * Contract: linetab_open() maps the file, hides every debug section but the
- * line tables and their strings from libdw, and indexes which address range
- * belongs to which line-table unit; linetab_lookup() then has libdw parse
- * only the one unit an address needs, once.  Errors are negative errno
- * values; malformed data is refused (-EBADMSG), never read out of bounds.
+ * Contract: linetab_open() gives libdw the line tables and their strings
+ * alone (every other debug section hidden, or, when they are zlib-
+ * compressed, the three decompressed into a small ELF image in memory) and
+ * indexes which address range belongs to which line-table unit;
+ * linetab_lookup() then has libdw parse only the one unit an address
+ * needs, once.  Errors are negative errno values; malformed data is
+ * refused (-EBADMSG), never read out of bounds.
  *
  * Why: libdw decompresses every debug section of a file on first use, 75 ms
  * and more for libc's separate debug file, and parsing all 2,000 of its line

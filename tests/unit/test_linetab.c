@@ -15,6 +15,8 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -893,6 +895,80 @@ static void test_own_functions_match_libdwfl(void **state)
 	dwfl_end(dwfl);
 }
 
+/* A copy of this test binary with its debug sections compressed by
+ * objcopy (style: "zlib" or "zlib-gnu"), at path; false when objcopy
+ * cannot. */
+static bool compressed_copy(const char *style, char *path, size_t len)
+{
+	snprintf(path, len, "/tmp/test_linetab_%s.%d", style, (int)getpid());
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "objcopy --compress-debug-sections=%s /proc/%d/exe %s 2>/dev/null", style,
+		 (int)getpid(), path);
+	return system(cmd) == 0;
+}
+
+/* Zlib-compressed line tables and strings (what Debian's debug files
+ * carry) and the old GNU .zdebug style: the same file:line as libdwfl
+ * gives for this binary. */
+static void test_compressed_sections_match_libdwfl(void **state)
+{
+	(void)state;
+	Dwfl *dwfl = self_dwfl();
+	Dwfl_Module *mod = dwfl_addrmodule(dwfl, (uintptr_t)&lt_square);
+	assert_non_null(mod);
+	Dwarf_Addr bias;
+	assert_non_null(dwfl_module_getelf(mod, &bias));
+	static const char *const styles[] = { "zlib", "zlib-gnu" };
+	for (size_t i = 0; i < sizeof(styles) / sizeof(styles[0]); i++) {
+		char path[128];
+		if (!compressed_copy(styles[i], path, sizeof(path)))
+			skip();
+		struct linetab *lt;
+		assert_int_equal(linetab_open(path, &lt), 0);
+		assert_true(check_function(mod, lt, (uintptr_t)&lt_square) > 0);
+		assert_true(check_module(mod, lt) > 100);
+		linetab_close(lt);
+		unlink(path);
+	}
+	dwfl_end(dwfl);
+}
+
+/* A zlib stream cut short or overwritten is refused, not read past. */
+static void test_compressed_garbage_is_refused(void **state)
+{
+	(void)state;
+	char path[128];
+	if (!compressed_copy("zlib", path, sizeof(path)))
+		skip();
+	int fd = open(path, O_RDWR);
+	assert_true(fd >= 0);
+	elf_version(EV_CURRENT);
+	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
+	assert_non_null(elf);
+	size_t shstrndx;
+	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
+	GElf_Shdr line = { 0 };
+	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
+		GElf_Shdr shdr;
+		assert_non_null(gelf_getshdr(scn, &shdr));
+		if (strcmp(elf_strptr(elf, shstrndx, shdr.sh_name), ".debug_line") == 0)
+			line = shdr;
+	}
+	elf_end(elf);
+	assert_true(line.sh_flags & SHF_COMPRESSED);
+	/* The middle of the deflate stream, past the 24-byte header. */
+	char junk[64];
+	memset(junk, 0xa5, sizeof(junk));
+	assert_int_equal(pwrite(fd, junk, sizeof(junk), (off_t)(line.sh_offset + line.sh_size / 2)),
+			 (ssize_t)sizeof(junk));
+	close(fd);
+	struct linetab *lt;
+	assert_int_equal(linetab_open(path, &lt), -EBADMSG);
+	assert_null(lt);
+	unlink(path);
+}
+
 /* libc6-dbg's file for the libc mapped here, or skip. */
 static void libc_debug_file(Dwfl *dwfl, Dwfl_Module **mod, uint64_t *getpid_addr, char *path, size_t len)
 {
@@ -1047,6 +1123,8 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_own_functions_match_libdwfl),
 		cmocka_unit_test(test_libc_matches_libdwfl),
+		cmocka_unit_test(test_compressed_sections_match_libdwfl),
+		cmocka_unit_test(test_compressed_garbage_is_refused),
 		cmocka_unit_test(test_open_refuses_corrupt_line_table),
 		cmocka_unit_test(test_open_errors),
 	};
