@@ -366,6 +366,20 @@ static void linetab_index_units(struct linetab *lt)
 			lt->units[lt->nunits++] = lt->units[i];
 }
 
+/* Both ways of loading end here: line is .debug_line, decompressed, and
+ * lt->elf what libdw is to read. */
+static int linetab_index(struct linetab *lt, const unsigned char *line, size_t len, int addr_size)
+{
+	int r = linetab_scan(line, len, addr_size, &lt->seqs, &lt->nseqs);
+	if (r < 0)
+		return r;
+	lt->dwarf = dwarf_begin_elf(lt->elf, DWARF_C_READ, NULL);
+	if (!lt->dwarf)
+		return -EIO;
+	linetab_index_units(lt);
+	return 0;
+}
+
 /* ------------------------------------------------------------ the line image */
 
 /* The sections libdw reads for line tables, as laid out in a line image. */
@@ -530,15 +544,7 @@ static int linetab_load_image(struct linetab *lt, const GElf_Ehdr *ehdr)
 	lt->elf = elf_memory((char *)lt->image, lt->image_len);
 	if (!lt->elf)
 		return -ENOMEM;
-	r = linetab_scan(lt->image + srcs[IMG_LINE].off, srcs[IMG_LINE].size, 8, &lt->seqs,
-			 &lt->nseqs);
-	if (r < 0)
-		return r;
-	lt->dwarf = dwarf_begin_elf(lt->elf, DWARF_C_READ, NULL);
-	if (!lt->dwarf)
-		return -EIO;
-	linetab_index_units(lt);
-	return 0;
+	return linetab_index(lt, lt->image + srcs[IMG_LINE].off, srcs[IMG_LINE].size, 8);
 }
 
 static int linetab_load(struct linetab *lt)
@@ -561,14 +567,7 @@ static int linetab_load(struct linetab *lt)
 	if (!data || !data->d_buf || data->d_size == 0)
 		return -ENODATA;
 	int addr_size = ehdr.e_ident[EI_CLASS] == ELFCLASS32 ? 4 : 8;
-	r = linetab_scan(data->d_buf, data->d_size, addr_size, &lt->seqs, &lt->nseqs);
-	if (r < 0)
-		return r;
-	lt->dwarf = dwarf_begin_elf(lt->elf, DWARF_C_READ, NULL);
-	if (!lt->dwarf)
-		return -EIO;
-	linetab_index_units(lt);
-	return 0;
+	return linetab_index(lt, data->d_buf, data->d_size, addr_size);
 }
 
 int linetab_open(const char *path, struct linetab **out)

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "elf_section.h"
 #include "linetab.h"
 #include "self_dwfl.h"
 #include "util.h"
@@ -943,19 +944,7 @@ static void test_compressed_garbage_is_refused(void **state)
 		skip();
 	int fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
-	elf_version(EV_CURRENT);
-	Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-	assert_non_null(elf);
-	size_t shstrndx;
-	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
-	GElf_Shdr line = { 0 };
-	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
-		GElf_Shdr shdr;
-		assert_non_null(gelf_getshdr(scn, &shdr));
-		if (strcmp(elf_strptr(elf, shstrndx, shdr.sh_name), ".debug_line") == 0)
-			line = shdr;
-	}
-	elf_end(elf);
+	GElf_Shdr line = elf_section_header(fd, ".debug_line");
 	assert_true(line.sh_flags & SHF_COMPRESSED);
 	/* The middle of the deflate stream, past the 24-byte header. */
 	char junk[64];
@@ -1039,19 +1028,7 @@ static void test_open_refuses_corrupt_line_table(void **state)
 		assert_int_equal(write(out, buf, (size_t)got), got);
 	close(in);
 
-	elf_version(EV_CURRENT);
-	Elf *elf = elf_begin(out, ELF_C_READ, NULL);
-	assert_non_null(elf);
-	size_t shstrndx;
-	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
-	GElf_Shdr line = { 0 };
-	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
-		GElf_Shdr shdr;
-		assert_non_null(gelf_getshdr(scn, &shdr));
-		if (strcmp(elf_strptr(elf, shstrndx, shdr.sh_name), ".debug_line") == 0)
-			line = shdr;
-	}
-	elf_end(elf);
+	GElf_Shdr line = elf_section_header(out, ".debug_line");
 	if (line.sh_size == 0 || (line.sh_flags & SHF_COMPRESSED)) {
 		close(out);
 		unlink(tmp);

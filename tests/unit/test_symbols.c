@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "linetab.h"
+#include "elf_section.h"
 #include "self_dwfl.h"
 #include "symbols.h"
 
@@ -443,19 +444,7 @@ static bool symtest_copy_with_bad_line_table(char *path)
 	close(in);
 	assert_int_equal(fchmod(out, 0700), 0);
 
-	elf_version(EV_CURRENT);
-	Elf *elf = elf_begin(out, ELF_C_READ, NULL);
-	size_t shstrndx;
-	assert_non_null(elf);
-	assert_int_equal(elf_getshdrstrndx(elf, &shstrndx), 0);
-	GElf_Shdr line = { 0 };
-	for (Elf_Scn *scn = NULL; (scn = elf_nextscn(elf, scn));) {
-		GElf_Shdr shdr;
-		assert_non_null(gelf_getshdr(scn, &shdr));
-		if (strcmp(elf_strptr(elf, shstrndx, shdr.sh_name), ".debug_line") == 0)
-			line = shdr;
-	}
-	elf_end(elf);
+	GElf_Shdr line = elf_section_header(out, ".debug_line");
 	bool ok = line.sh_size > 0 && !(line.sh_flags & SHF_COMPRESSED);
 	/* Walk the 32-bit unit lengths to the last unit; its version follows. */
 	off_t unit = (off_t)line.sh_offset, end = unit + (off_t)line.sh_size;
