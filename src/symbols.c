@@ -26,12 +26,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "linetab.h"
@@ -534,6 +536,34 @@ static bool symbols_map_file(pid_t pid, uint64_t base, char *path, size_t len)
 	return found;
 }
 
+/* Opens name as the process pid sees it, read-only, if it is a regular
+ * file.  Whoever owns a container's files chooses what its paths hold: an
+ * absolute symbolic link must not lead out of its root into ours
+ * (RESOLVE_IN_ROOT, Linux 5.6; older kernels resolve through path, the
+ * /proc/PID/root form of name), and a FIFO or a device must not hang or
+ * poke pscope (O_NONBLOCK, then only a regular file is kept). */
+static int symbols_open_in_root(pid_t pid, const char *name, const char *path)
+{
+	char root[32];
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+	int dirfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -1;
+	struct open_how how = { .flags = (uint64_t)flags,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS)
+		fd = open(path, flags);
+	close(dirfd);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 /* libdwfl's finder, and for a file deleted or replaced since it was
  * mapped (a package upgraded under a running service) the file the process
  * still holds: its program through /proc/PID/exe, any other module through
@@ -547,7 +577,7 @@ static int symbols_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 	if (t && t->via_root && name[0] == '/' && !symbols_is_deleted(name)) {
 		char path[PATH_MAX];
 		snprintf(path, sizeof(path), "/proc/%d/root%s", (int)t->pid, name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
+		fd = symbols_open_in_root(t->pid, name, path);
 		if (fd >= 0)
 			*file_name = xstrdup(path);
 		return fd;   /* never our own file of that name */

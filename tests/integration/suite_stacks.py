@@ -189,6 +189,37 @@ def stacks_in_other_mount_namespace(ctx):
     check_truth_stacks(t, stacks_of(only_record(res, t.pid)), exact=True)
 
 
+@test
+def stacks_fifo_in_place_of_a_file(ctx):
+    """Whoever owns a container's files decides what its paths hold: a FIFO
+    put where the program's file was must not hang the capture."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise Skip("needs root and unshare")
+    inside, mountpoint, fifo_dir = ctx.tempdir(), ctx.tempdir(), ctx.tempdir()
+    shutil.copy(os.path.join(TARGETS, "stacky"), inside)
+    fifo = os.path.join(fifo_dir, "fifo")
+    os.mkfifo(fifo)
+    # The background shell shares the namespace and, once stacky runs from
+    # the bind mount, mounts the FIFO over its file there.
+    script = ('mount --bind "$1" "$2" || exit 1; '
+              '(sleep 0.3; mount --bind "$3" "$2/stacky") & exec "$2/stacky" --threads 2')
+    t = start_target(ctx, "stacky", "--mount", "--propagation", "private",
+                     "sh", "-c", script, "sh", inside, mountpoint, fifo, exe="unshare")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        r = subprocess.run(["nsenter", "-t", str(t.pid), "-m", "test", "-p",
+                            os.path.join(mountpoint, "stacky")])
+        if r.returncode == 0:
+            break
+    check(r.returncode == 0, "the FIFO never replaced the program's file")
+    res = run_pscope("-s", "--json", t.pid, timeout=20)
+    check(res.rc == 0, "exit status %s\n%s" % (res.rc, res))
+    st = stacks_of(only_record(res, t.pid))
+    check(any(f.get("func") == "pthread_cond_wait" for th in st["threads"]
+              for f in th.get("frames", [])), "the C library's frames are not named")
+
+
 class DebuginfodStub:
     """A debuginfod server that has nothing: records each request, 404s."""
 
