@@ -618,11 +618,19 @@ static void symbols_buildid_path(Dwfl_Module *mod, char *path, size_t len)
 
 #define SYM_DEBUG_ROOT "/usr/lib/debug"
 
+/* Only a regular file counts: libdwfl would open anything else too, and a
+ * FIFO (in a container's tree, say) would hang it. */
+static bool symbols_is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 static bool symbols_exists(const char *dir, const char *sub, const char *name)
 {
 	char path[PATH_MAX];
 	int n = snprintf(path, sizeof(path), "%s%s/%s", dir, sub, name);
-	return n > 0 && (size_t)n < sizeof(path) && access(path, F_OK) == 0;
+	return n > 0 && (size_t)n < sizeof(path) && symbols_is_file(path);
 }
 
 /* The debuglink name (or the file's own name + ".debug") beside the file,
@@ -639,7 +647,7 @@ static bool symbols_debuglink_exists(const char *file_name, const char *debuglin
 		debuglink = own;
 	}
 	if (debuglink[0] == '/')
-		return access(debuglink, F_OK) == 0;
+		return symbols_is_file(debuglink);
 	return symbols_exists(dir, "", debuglink) || symbols_exists(dir, "/.debug", debuglink) ||
 	       symbols_exists(SYM_DEBUG_ROOT, dir, debuglink);
 }
@@ -658,7 +666,7 @@ static bool symbols_debug_file_may_exist(Dwfl_Module *mod, const char *file_name
 		return true;   /* the debug file is found: now its dwz companion */
 	char buildid_file[sizeof(SYM_DEBUG_ROOT "/.build-id/") + 2 * SYM_BUILDID_MAX + sizeof(".debug")];
 	symbols_buildid_path(mod, buildid_file, sizeof(buildid_file));
-	if (buildid_file[0] && access(buildid_file, F_OK) == 0)
+	if (buildid_file[0] && symbols_is_file(buildid_file))
 		return true;
 	if (symbols_debuglink_exists(file_name, debuglink))
 		return true;

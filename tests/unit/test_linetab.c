@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "elf_section.h"
@@ -1058,6 +1059,12 @@ static void test_open_errors(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, "not an ELF file\n", 16), 16);
 	close(fd);
+	assert_int_equal(linetab_open(tmp, &lt), -ENOEXEC);
+	assert_null(lt);
+	unlink(tmp);
+
+	/* A FIFO where a debug file should be: refused, not waited on. */
+	assert_int_equal(mkfifo(tmp, 0600), 0);
 	assert_int_equal(linetab_open(tmp, &lt), -ENOEXEC);
 	assert_null(lt);
 	unlink(tmp);
