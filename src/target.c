@@ -608,6 +608,10 @@ static void distrust_exit(struct target *t, struct sample *s)
 			continue;
 		if (zombie)
 			unreadable(t, s, parts[i], -ESRCH);
+		else if (t->data_tid != t->pid)
+			sample_set_unreadable(s, parts[i], -ESRCH,
+					      "exiting: thread %d, read through, was exiting",
+					      (int)t->data_tid);
 		else
 			sample_set_unreadable(s, parts[i], -ESRCH,
 					      "exiting: read while the process was exiting");
