@@ -65,8 +65,8 @@ PLUGIN_FLAGS := -std=c17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wstrict-p
 
 all: $(BIN) $(PLUGIN_SO)
 
-# The dependency check runs once per checkout; delete build/ to run it again.
-$(DEPS_OK):
+# The dependency check runs once per checkout, and again when its list changes.
+$(DEPS_OK): .ci/deps.sh
 	@sh .ci/deps.sh
 	@mkdir -p build && touch $@
 deps:
