@@ -269,7 +269,7 @@ int target_open(pid_t pid, const struct target_options *o, const struct perm_con
 		explain(t, t->fd_err, t->fd_why, sizeof(t->fd_why));
 	/* The kernel prints "0" as the wchan of a task we may not inspect, so
 	 * read wchan only when ptrace-read access (which fd/ needs too) holds. */
-	t->threads_err = threads_open(dirfd, t->fd_dirfd >= 0, &t->threads);
+	t->threads_err = threads_open(pid, dirfd, t->fd_dirfd >= 0, &t->threads);
 	if (t->fd_dirfd >= 0)
 		sockets_open(pid, &t->sock);
 	/* PROCMAP_QUERY (Linux 6.11) gives the heap in one ioctl; older kernels

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "procparse.h"
@@ -24,6 +25,10 @@ struct thread_slot {
 };
 
 struct thread_reader {
+	clockid_t cpu_clock;         /* the process's CPU clock */
+	bool have_clock;
+	bool have_cpu;               /* cpu_ns holds the clock at the previous tick */
+	uint64_t cpu_ns;
 	int task_dirfd;
 	DIR *task_dir;
 	bool read_wchan;
@@ -38,7 +43,7 @@ struct thread_reader {
 	size_t cap;
 };
 
-int threads_open(int proc_dirfd, bool read_wchan, struct thread_reader **out)
+int threads_open(pid_t pid, int proc_dirfd, bool read_wchan, struct thread_reader **out)
 {
 	int fd = openat(proc_dirfd, "task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -59,6 +64,7 @@ int threads_open(int proc_dirfd, bool read_wchan, struct thread_reader **out)
 	/* Half the limit for kept-open thread files leaves room for the fd
 	 * scan, sockets and several targets. */
 	r->open_budget = rl.rlim_cur == RLIM_INFINITY ? 1 << 20 : rl.rlim_cur / 2;
+	r->have_clock = clock_getcpuclockid(pid, &r->cpu_clock) == 0;
 	r->task_dirfd = fd;
 	r->task_dir = dir;
 	r->read_wchan = read_wchan;
@@ -210,11 +216,45 @@ static int read_sched(struct thread_reader *r, struct thread_slot *s)
 	return ran;
 }
 
+/* Whether no thread has run since the previous tick: the process's CPU
+ * clock has not moved and no thread was born or has exited. */
+static bool nothing_ran(struct thread_reader *r, long expected)
+{
+	struct timespec ts;
+	bool known = r->have_clock && clock_gettime(r->cpu_clock, &ts) == 0;
+	uint64_t ns = known ? (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec : 0;
+	bool still = known && r->have_cpu && ns == r->cpu_ns && r->nslots > 0 &&
+		     expected == (long)r->nslots;
+	r->have_cpu = known;
+	r->cpu_ns = ns;
+	return still;
+}
+
+/* The previous tick's threads again, none of which ran. */
+static void repeat_threads(struct thread_reader *r, double dt, struct sample_threads *out)
+{
+	double pct = r->have_prev && dt > 0 ? 0.0 : NAN;
+	out->count = r->nslots;
+	out->list = xcalloc(r->nslots, sizeof(*out->list));
+	for (size_t i = 0; i < r->nslots; i++) {
+		out->list[i] = r->slots[i].last;
+		out->list[i].cpu_pct = pct;
+	}
+	out->cpu_pct = pct;
+}
+
 int threads_read(struct thread_reader *r, double mono, bool full, long expected,
 		 struct sample_threads *out)
 {
 	pid_t *tids;
 	size_t ntids = 0;
+
+	if (nothing_ran(r, expected) && !full) {
+		repeat_threads(r, r->have_prev ? mono - r->prev_mono : 0, out);
+		r->have_prev = true;
+		r->prev_mono = mono;
+		return 0;
+	}
 
 	if (!full && r->nslots > 0 && expected == (long)r->nslots) {
 		ntids = r->nslots;

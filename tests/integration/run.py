@@ -571,6 +571,38 @@ def exit_teardown_is_not_zero(ctx):
 
 
 @test
+def idle_threads_then_one_wakes(ctx):
+    """Threads that sleep show 0% CPU, sample after sample; one that wakes
+    and blocks again between two samples shows it (its voluntary context
+    switches go up), although it uses next to no CPU."""
+    t = start_target(ctx, "stacky", "--threads", 4, "--mover")
+    with streaming_pscope("-b", "--json", "-d", "0.1", t.pid) as (proc, reader):
+        def record():
+            line = reader.readline(10)
+            check(line is not None, "no record")
+            rec = json.loads(line)
+            return rec, {th["name"]: th for th in rec["threads"]["list"]}
+
+        record()
+        for _ in range(3):
+            rec, threads = record()
+            names = sorted(threads)
+            check(len(names) == 6 and "stk-mover" in names, "threads %s" % names)
+            busy = {n: th["cpu_pct"] for n, th in threads.items()
+                    if th["cpu_pct"] is None or th["cpu_pct"] > 1}
+            check(not busy, "sleeping threads with CPU: %s" % busy)
+        before = threads["stk-mover"]["vol_ctxsw"]
+        os.kill(t.pid, signal.SIGUSR2)
+        t.next_truth()
+        deadline = time.monotonic() + 10
+        after = before
+        while after == before and time.monotonic() < deadline:
+            _, threads = record()
+            after = threads["stk-mover"]["vol_ctxsw"]
+        check(after > before, "the mover woke, yet its context switches stay at %s" % before)
+
+
+@test
 def json_ignores_a_decimal_comma(ctx):
     """Under a locale whose decimal point is a comma (de_DE), JSON numbers
     still use a point: the lines stay JSON, the fractions stay fractions."""
