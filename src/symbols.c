@@ -115,7 +115,8 @@ struct symbols {
 	Dwfl *dwfl;
 	/* dwfl keeps a pointer to its callbacks, so they live as long as it. */
 	Dwfl_Callbacks callbacks;
-	char *debuginfo_path;   /* NULL: libdwfl's default search path */
+	char *debuginfo_path;   /* NULL: libdwfl's default search path; for a
+	                           process in a container, its tree's too */
 
 	struct sym_entry *cache; /* open addressing, linear probing */
 	size_t cache_cap;        /* power of two */
@@ -601,8 +602,9 @@ static int symbols_find_elf(Dwfl_Module *mod, void **userdata, const char *name,
 #define SYM_BUILDID_MAX 64
 
 /* Where Debian and Fedora install the separate debug file of the module's
- * build ID: /usr/lib/debug/.build-id/xx/rest.debug.  "" without one. */
-static void symbols_buildid_path(Dwfl_Module *mod, char *path, size_t len)
+ * build ID: root/usr/lib/debug/.build-id/xx/rest.debug, root "" for ours
+ * or /proc/PID/root for a container's.  "" without a build ID. */
+static void symbols_buildid_path(Dwfl_Module *mod, const char *root, char *path, size_t len)
 {
 	const unsigned char *id;
 	GElf_Addr vaddr;
@@ -610,7 +612,7 @@ static void symbols_buildid_path(Dwfl_Module *mod, char *path, size_t len)
 	path[0] = '\0';
 	if (idlen < 2 || idlen > SYM_BUILDID_MAX)
 		return;
-	int n = snprintf(path, len, "/usr/lib/debug/.build-id/%02x/", id[0]);
+	int n = snprintf(path, len, "%s/usr/lib/debug/.build-id/%02x/", root, id[0]);
 	for (int i = 1; i < idlen; i++)
 		n += snprintf(path + n, len - (size_t)n, "%02x", id[i]);
 	snprintf(path + n, len - (size_t)n, ".debug");
@@ -657,17 +659,23 @@ static bool symbols_debuglink_exists(const char *file_name, const char *debuglin
  * file's name and for the file it links to.  When none exists, that search
  * would end by loading libdebuginfod, libcurl and twenty more libraries
  * (15 ms) just to find no server set. */
-static bool symbols_debug_file_may_exist(Dwfl_Module *mod, const char *file_name,
-					 const char *debuglink)
+static bool symbols_debug_file_may_exist(Dwfl_Module *mod, const struct sym_table *t,
+					 const char *file_name, const char *debuglink)
 {
 	const char *debugfile = NULL;
 	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, NULL, &debugfile);
 	if (debugfile)
 		return true;   /* the debug file is found: now its dwz companion */
-	char buildid_file[sizeof(SYM_DEBUG_ROOT "/.build-id/") + 2 * SYM_BUILDID_MAX + sizeof(".debug")];
-	symbols_buildid_path(mod, buildid_file, sizeof(buildid_file));
+	char root[32], buildid_file[PATH_MAX];
+	symbols_buildid_path(mod, "", buildid_file, sizeof(buildid_file));
 	if (buildid_file[0] && symbols_is_file(buildid_file))
 		return true;
+	if (t && t->via_root) {
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)t->pid);
+		symbols_buildid_path(mod, root, buildid_file, sizeof(buildid_file));
+		if (buildid_file[0] && symbols_is_file(buildid_file))
+			return true;
+	}
 	if (symbols_debuglink_exists(file_name, debuglink))
 		return true;
 	char *real = file_name ? realpath(file_name, NULL) : NULL;
@@ -685,7 +693,7 @@ static int symbols_find_debuginfo(Dwfl_Module *mod, void **userdata, const char 
 				  GElf_Word crc, char **debuginfo_file_name)
 {
 	const char *servers = getenv("DEBUGINFOD_URLS");
-	if ((!servers || !*servers) && !symbols_debug_file_may_exist(mod, file_name, debuglink))
+	if ((!servers || !*servers) && !symbols_debug_file_may_exist(mod, *userdata, file_name, debuglink))
 		return -1;
 	return dwfl_standard_find_debuginfo(mod, userdata, modname, base, file_name, debuglink,
 					    crc, debuginfo_file_name);
@@ -708,9 +716,12 @@ static struct linetab *symbols_module_lines(Dwfl_Module *mod, struct sym_table *
 
 	const char *mainfile = NULL, *debugfile = NULL;
 	dwfl_module_info(mod, NULL, NULL, NULL, NULL, NULL, &mainfile, &debugfile);
-	char buildid_file[sizeof("/usr/lib/debug/.build-id/") + 2 * SYM_BUILDID_MAX + sizeof(".debug")];
-	symbols_buildid_path(mod, buildid_file, sizeof(buildid_file));
-	const char *candidates[] = { mainfile, debugfile, buildid_file };
+	char root[32] = "", buildid_file[PATH_MAX], theirs[PATH_MAX];
+	symbols_buildid_path(mod, "", buildid_file, sizeof(buildid_file));
+	if (t->via_root)
+		snprintf(root, sizeof(root), "/proc/%d/root", (int)t->pid);
+	symbols_buildid_path(mod, root, theirs, sizeof(theirs));
+	const char *candidates[] = { mainfile, debugfile, buildid_file, t->via_root ? theirs : NULL };
 	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]) && !t->lines; i++)
 		if (candidates[i] && candidates[i][0])
 			linetab_open(candidates[i], &t->lines);
@@ -885,9 +896,17 @@ int symbols_open(pid_t pid, struct symbols **out, char *err, size_t errlen)
 	s->callbacks.find_elf = symbols_find_elf;
 	s->callbacks.find_debuginfo = symbols_find_debuginfo;
 	s->callbacks.debuginfo_path = &s->debuginfo_path;
+	if (s->via_root) {
+		/* libdwfl's default, and the same place in the container's tree. */
+		size_t len = sizeof(":.debug:/usr/lib/debug:/proc//root/usr/lib/debug") + 12;
+		s->debuginfo_path = xmalloc(len);
+		snprintf(s->debuginfo_path, len, ":.debug:/usr/lib/debug:/proc/%d/root/usr/lib/debug",
+			 (int)pid);
+	}
 	s->dwfl = dwfl_begin(&s->callbacks);
 	if (!s->dwfl) {
 		snprintf(err, errlen, "cannot start libdwfl: %s", dwfl_errmsg(-1));
+		free(s->debuginfo_path);
 		free(s);
 		return -ENOMEM;
 	}
@@ -981,6 +1000,7 @@ void symbols_close(struct symbols *s)
 	}
 	free(s->strs);
 	free(s->cache);
+	free(s->debuginfo_path);
 	if (s->cxxlib)
 		dlclose(s->cxxlib);
 	free(s);

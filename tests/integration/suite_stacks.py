@@ -153,6 +153,20 @@ def stacks_dump_spelling(ctx):
     check(res.rc == 2 and len(res.err_lines) == 1, "-s on no process: %s" % res)
 
 
+def dump_matching_truth(t):
+    """One `pscope -s --json` of stacky target t, checked against its truth;
+    returns the stacks part."""
+    res = run_pscope("-s", "--json", t.pid)
+    check(res.rc == 0, "exit status %s\n%s" % (res.rc, res))
+    st = stacks_of(only_record(res, t.pid))
+    check_truth_stacks(t, st, exact=True)
+    return st
+
+
+def frames_in(st, func):
+    return [f for th in st["threads"] for f in th.get("frames", []) if f.get("func") == func]
+
+
 @test
 def stacks_deleted_binary(ctx):
     """A program whose file was deleted after it started (an upgrade under a
@@ -161,12 +175,7 @@ def stacks_deleted_binary(ctx):
     shutil.copy(os.path.join(TARGETS, "stacky"), exe)
     t = start_target(ctx, "stacky", "--threads", 3, exe=exe)
     os.unlink(exe)
-    res = run_pscope("-s", "--json", t.pid)
-    check(res.rc == 0, "exit status %s\n%s" % (res.rc, res))
-    st = stacks_of(only_record(res, t.pid))
-    check_truth_stacks(t, st, exact=True)
-    lines = [f for th in st["threads"] for f in th.get("frames", [])
-             if f.get("func") == "level1"]
+    lines = frames_in(dump_matching_truth(t), "level1")
     check(lines and all("(deleted)" in f.get("module", "") and f.get("line") for f in lines),
           "level1 frames without module '(deleted)' or a line: %s" % lines[:2])
 
@@ -184,9 +193,34 @@ def stacks_in_other_mount_namespace(ctx):
     t = start_target(ctx, "stacky", "--mount", "--propagation", "private",
                      "sh", "-c", script, "sh", inside, mountpoint, exe="unshare")
     check(not os.listdir(mountpoint), "the bind mount leaked out of the namespace")
-    res = run_pscope("-s", "--json", t.pid)
-    check(res.rc == 0, "exit status %s\n%s" % (res.rc, res))
-    check_truth_stacks(t, stacks_of(only_record(res, t.pid)), exact=True)
+    dump_matching_truth(t)
+
+
+@test
+def stacks_debug_file_in_the_container(ctx):
+    """A program stripped of its debug info, whose debug file is installed
+    in its container's /usr/lib/debug only: its frames get file and line."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        raise Skip("needs root and unshare")
+    inside, mountpoint, debug = ctx.tempdir(), ctx.tempdir(), ctx.tempdir()
+    exe = os.path.join(inside, "stacky")
+    subprocess.run(["objcopy", "--only-keep-debug", os.path.join(TARGETS, "stacky"),
+                    os.path.join(debug, "stacky.debug")], check=True)
+    subprocess.run(["objcopy", "--strip-debug", os.path.join(TARGETS, "stacky"), exe], check=True)
+    note = subprocess.run(["readelf", "-n", exe], stdout=subprocess.PIPE, text=True).stdout
+    build_id = re.search(r"Build ID: ([0-9a-f]+)", note).group(1)
+    # In its own namespace the target sees a /usr/lib/debug holding just
+    # its debug file, by build ID; ours stays as it is.
+    script = ('mount --bind "$1" "$2" && mount -t tmpfs none /usr/lib/debug && '
+              'mkdir -p "/usr/lib/debug/.build-id/$4" && '
+              'cp "$3/stacky.debug" "/usr/lib/debug/.build-id/$4/$5.debug" && '
+              'exec "$2/stacky" --threads 3')
+    t = start_target(ctx, "stacky", "--mount", "--propagation", "private",
+                     "sh", "-c", script, "sh", inside, mountpoint, debug,
+                     build_id[:2], build_id[2:], exe="unshare")
+    level1 = frames_in(dump_matching_truth(t), "level1")
+    check(level1 and all(f.get("line") and "stacky.c" in f.get("file", "") for f in level1),
+          "level1 frames without file:line from the container's debug file: %s" % level1[:2])
 
 
 @test
