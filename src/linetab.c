@@ -412,6 +412,8 @@ static size_t linetab_align8(size_t n)
  * the old GNU way); -EBADMSG when its headers do not hold together. */
 static int linetab_img_source(Elf *elf, Elf_Scn *scn, const GElf_Shdr *shdr, struct linetab_src *src)
 {
+	if (shdr->sh_size == 0)
+		return 0;   /* as good as absent */
 	Elf_Data *raw = elf_rawdata(scn, NULL);
 	if (!raw || !raw->d_buf || raw->d_size != shdr->sh_size)
 		return -EBADMSG;
