@@ -220,6 +220,7 @@ static const char *symbols_intern_func(struct symbols *s, const char *name)
 	if (bare)
 		name = bare;
 	char *plain = NULL;
+	int status = 0;
 	if (name[0] == '_' && name[1] == 'Z') {
 		if (!s->cxxlib_tried) {
 			s->cxxlib_tried = true;
@@ -227,7 +228,6 @@ static const char *symbols_intern_func(struct symbols *s, const char *name)
 			if (s->cxxlib)
 				*(void **)&s->demangle = dlsym(s->cxxlib, "__cxa_demangle");
 		}
-		int status;
 		if (s->demangle)
 			plain = s->demangle(name, NULL, NULL, &status);
 	}
