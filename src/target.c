@@ -137,7 +137,7 @@ static void unreadable(const struct target *t, struct sample *s, enum sample_par
 	char why[160];
 
 	if (t->kernel_thread && (p == PART_MEMORY || p == PART_PSS || p == PART_HEAP ||
-				 p == PART_EXE || p == PART_SMAPS)) {
+				 p == PART_MAPS || p == PART_EXE || p == PART_SMAPS)) {
 		sample_set_unreadable(s, p, err, "kernel thread: no user address space");
 		return;
 	}
@@ -565,12 +565,16 @@ static void read_maps(struct target *t, struct sample *s)
 			unreadable(t, s, PART_SMAPS, t->maps_err);
 		return;
 	}
-	s->mem.mappings = t->mappings;
-	s->maps = map_table_ref(t->maps);
 	if (t->kernel_thread) {
+		/* No user address space: its empty maps are no mapping count. */
+		unreadable(t, s, PART_MAPS, -ENODATA);
 		unreadable(t, s, PART_HEAP, -ENODATA);
+		if (t->opt.smaps_every)
+			unreadable(t, s, PART_SMAPS, -ENODATA);
 		return;
 	}
+	s->mem.mappings = t->mappings;
+	s->maps = map_table_ref(t->maps);
 
 	int64_t kb;
 	if (t->procmap_query_ok && query_heap(t, t->start_brk, &kb) == 0)

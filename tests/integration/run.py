@@ -811,6 +811,10 @@ def kernel_thread(ctx):
     check("memory" in unreadable(rec), "memory not in unreadable\n%s" % res)
     why = (rec.get("unreadable_why") or {}).get("memory", "")
     check("kernel" in why.lower(), "unreadable_why.memory %r does not say kernel thread" % why)
+    mem = rec.get("memory") or {}
+    for key, part in (("mappings", "maps"), ("heap_kb", "heap")):
+        check(mem.get(key) is None and part in unreadable(rec),
+              "a kernel thread shows memory.%s = %r" % (key, mem.get(key)))
 
 
 @test
