@@ -209,16 +209,22 @@ static int scan_prefix(const struct bytes *b, size_t len, int elf_addr_size,
 	return r;
 }
 
-static int scan(const struct bytes *b, struct linetab_seq **seqs, size_t *n)
+/* Scans b's first len bytes as from a file whose addresses are
+ * elf_addr_size bytes: the scan returns rc and yields exactly the nwant
+ * sequences of want, in order. */
+static void expect_scan(const struct bytes *b, size_t len, int elf_addr_size, int rc,
+			size_t nwant, const struct linetab_seq *want)
 {
-	return scan_prefix(b, b->n, 8, seqs, n);
-}
-
-static void assert_seq(const struct linetab_seq *s, uint64_t start, uint64_t end, uint64_t unit)
-{
-	assert_int_equal(s->start, start);
-	assert_int_equal(s->end, end);
-	assert_int_equal(s->unit, unit);
+	struct linetab_seq *seqs;
+	size_t n;
+	assert_int_equal(scan_prefix(b, len, elf_addr_size, &seqs, &n), rc);
+	assert_int_equal(n, nwant);
+	for (size_t i = 0; i < nwant; i++) {
+		assert_int_equal(seqs[i].start, want[i].start);
+		assert_int_equal(seqs[i].end, want[i].end);
+		assert_int_equal(seqs[i].unit, want[i].unit);
+	}
+	free(seqs);
 }
 
 static void test_v2_special_opcodes(void **state)
@@ -235,12 +241,9 @@ static void test_v2_special_opcodes(void **state)
 	op_end_sequence(&b);
 	end_unit(&b, &u);
 
-	struct linetab_seq *seqs;
-	size_t n;
-	assert_int_equal(scan(&b, &seqs, &n), 0);
-	assert_int_equal(n, 1);
-	assert_seq(&seqs[0], 0x401000, 0x401000 + 4 + 6 + 0x10, 0);
-	free(seqs);
+	expect_scan(&b, b.n, 8, 0, 1, (const struct linetab_seq[]){
+		{ 0x401000, 0x401000 + 4 + 6 + 0x10, 0 },
+	});
 }
 
 /* DWARF 3 and 4 take their address size from the ELF class, DWARF 5 from
@@ -254,12 +257,9 @@ static void test_versions_2_to_5(void **state)
 		struct header h = header_of(version);
 		h.addr_size = 4;
 		put_simple_unit(&b, &h, 0x8000, version >= 5 ? 4 : 8);
-		struct linetab_seq *seqs;
-		size_t n;
-		assert_int_equal(scan(&b, &seqs, &n), 0);
-		assert_int_equal(n, 1);
-		assert_seq(&seqs[0], 0x8000, 0x8020, 0);
-		free(seqs);
+		expect_scan(&b, b.n, 8, 0, 1, (const struct linetab_seq[]){
+			{ 0x8000, 0x8020, 0 },
+		});
 	}
 }
 
@@ -269,16 +269,9 @@ static void test_32bit_elf_address_size(void **state)
 	struct bytes b = { .n = 0 };
 	struct header h = header_of(4);
 	put_simple_unit(&b, &h, 0x8048000, 4);
-	struct linetab_seq *seqs;
-	size_t n;
-	assert_int_equal(scan_prefix(&b, b.n, 4, &seqs, &n), 0);
-	assert_int_equal(n, 1);
-	assert_seq(&seqs[0], 0x8048000, 0x8048020, 0);
-	free(seqs);
+	expect_scan(&b, b.n, 4, 0, 1, (const struct linetab_seq[]){ { 0x8048000, 0x8048020, 0 } });
 	/* Read as a 64-bit file, the 4-byte set_address no longer fits. */
-	assert_int_equal(scan_prefix(&b, b.n, 8, &seqs, &n), -EBADMSG);
-	assert_int_equal(n, 0);
-	free(seqs);
+	expect_scan(&b, b.n, 8, -EBADMSG, 0, NULL);
 }
 
 static void test_dwarf64(void **state)
@@ -290,13 +283,10 @@ static void test_dwarf64(void **state)
 		h.dwarf64 = true;
 		put_simple_unit(&b, &h, 0x10000, 8);
 		put_simple_unit(&b, &h, 0x20000, 8);
-		struct linetab_seq *seqs;
-		size_t n;
-		assert_int_equal(scan(&b, &seqs, &n), 0);
-		assert_int_equal(n, 2);
-		assert_seq(&seqs[0], 0x10000, 0x10020, 0);
-		assert_seq(&seqs[1], 0x20000, 0x20020, b.n / 2);
-		free(seqs);
+		expect_scan(&b, b.n, 8, 0, 2, (const struct linetab_seq[]){
+			{ 0x10000, 0x10020, 0 },
+			{ 0x20000, 0x20020, b.n / 2 },
+		});
 	}
 }
 
@@ -318,12 +308,9 @@ static void test_const_add_pc_and_fixed_advance_pc(void **state)
 	op_end_sequence(&b);
 	end_unit(&b, &u);
 
-	struct linetab_seq *seqs;
-	size_t n;
-	assert_int_equal(scan(&b, &seqs, &n), 0);
-	assert_int_equal(n, 1);
-	assert_seq(&seqs[0], 0x1000, 0x1000 + 17 * 4 + 0x123 + 2 * 4, 0);
-	free(seqs);
+	expect_scan(&b, b.n, 8, 0, 1, (const struct linetab_seq[]){
+		{ 0x1000, 0x1000 + 17 * 4 + 0x123 + 2 * 4, 0 },
+	});
 }
 
 /* With several operations per instruction the address moves by whole
@@ -344,12 +331,7 @@ static void test_vliw_operation_advance(void **state)
 	op_end_sequence(&b);
 	end_unit(&b, &u);
 
-	struct linetab_seq *seqs;
-	size_t n;
-	assert_int_equal(scan(&b, &seqs, &n), 0);
-	assert_int_equal(n, 1);
-	assert_seq(&seqs[0], 0x1000, 0x1010, 0);
-	free(seqs);
+	expect_scan(&b, b.n, 8, 0, 1, (const struct linetab_seq[]){ { 0x1000, 0x1010, 0 } });
 }
 
 /* Sequences come out sorted by address whatever the order of units and
@@ -375,14 +357,11 @@ static void test_several_sequences_and_units(void **state)
 	op_end_sequence(&b);
 	end_unit(&b, &u);
 
-	struct linetab_seq *seqs;
-	size_t n;
-	assert_int_equal(scan(&b, &seqs, &n), 0);
-	assert_int_equal(n, 3);
-	assert_seq(&seqs[0], 0x800, 0x1100, second);
-	assert_seq(&seqs[1], 0x5000, 0x5100, second);
-	assert_seq(&seqs[2], 0x9000, 0x9020, 0);
-	free(seqs);
+	expect_scan(&b, b.n, 8, 0, 3, (const struct linetab_seq[]){
+		{ 0x800, 0x1100, second },
+		{ 0x5000, 0x5100, second },
+		{ 0x9000, 0x9020, 0 },
+	});
 }
 
 /* Opcodes that move no address are stepped over, by their declared operand
@@ -424,12 +403,7 @@ static void test_other_opcodes_are_skipped(void **state)
 	op_end_sequence(&b);
 	end_unit(&b, &u);
 
-	struct linetab_seq *seqs;
-	size_t n;
-	assert_int_equal(scan(&b, &seqs, &n), 0);
-	assert_int_equal(n, 1);
-	assert_seq(&seqs[0], 0x2000, 0x2003, 0);
-	free(seqs);
+	expect_scan(&b, b.n, 8, 0, 1, (const struct linetab_seq[]){ { 0x2000, 0x2003, 0 } });
 }
 
 /* With opcode_base 10 (as in DWARF 2), opcode 10 is already special. */
@@ -446,12 +420,7 @@ static void test_small_opcode_base(void **state)
 	op_end_sequence(&b);
 	end_unit(&b, &u);
 
-	struct linetab_seq *seqs;
-	size_t n;
-	assert_int_equal(scan(&b, &seqs, &n), 0);
-	assert_int_equal(n, 1);
-	assert_seq(&seqs[0], 0x3000, 0x3007, 0);
-	free(seqs);
+	expect_scan(&b, b.n, 8, 0, 1, (const struct linetab_seq[]){ { 0x3000, 0x3007, 0 } });
 }
 
 /* A sequence without rows, or without a byte of code, covers nothing. */
@@ -469,11 +438,7 @@ static void test_empty_sequences_are_dropped(void **state)
 	op_end_sequence(&b);
 	end_unit(&b, &u);
 
-	struct linetab_seq *seqs;
-	size_t n;
-	assert_int_equal(scan(&b, &seqs, &n), 0);
-	assert_int_equal(n, 0);
-	free(seqs);
+	expect_scan(&b, b.n, 8, 0, 0, NULL);
 }
 
 /* Every proper prefix of a unit is a unit cut short. */
@@ -486,11 +451,7 @@ static void test_truncated_anywhere(void **state)
 		h.dwarf64 = version == 3;
 		put_simple_unit(&b, &h, 0x6000, 8);
 		for (size_t len = 1; len < b.n; len++) {
-			struct linetab_seq *seqs;
-			size_t n;
-			assert_int_equal(scan_prefix(&b, len, 8, &seqs, &n), -EBADMSG);
-			assert_int_equal(n, 0);
-			free(seqs);
+			expect_scan(&b, len, 8, -EBADMSG, 0, NULL);
 		}
 	}
 }
@@ -509,12 +470,9 @@ static void test_unit_length_past_end(void **state)
 		put_simple_unit(&b, &h, 0x2000, 8);
 		size_t length_at = second + (dwarf64 ? 4 : 0);
 		patch_uint(&b, length_at, b.n - second, dwarf64 ? 8 : 4);
-		struct linetab_seq *seqs;
-		size_t n;
-		assert_int_equal(scan(&b, &seqs, &n), -EBADMSG);
-		assert_int_equal(n, 1);
-		assert_seq(&seqs[0], 0x1000, 0x1020, 0);
-		free(seqs);
+		expect_scan(&b, b.n, 8, -EBADMSG, 1, (const struct linetab_seq[]){
+			{ 0x1000, 0x1020, 0 },
+		});
 	}
 }
 
@@ -525,11 +483,7 @@ static void test_reserved_unit_length(void **state)
 	struct header h = header_of(4);
 	put_simple_unit(&b, &h, 0x1000, 8);
 	patch_uint(&b, 0, 0xfffffff0, 4);
-	struct linetab_seq *seqs;
-	size_t n;
-	assert_int_equal(scan(&b, &seqs, &n), -EBADMSG);
-	assert_int_equal(n, 0);
-	free(seqs);
+	expect_scan(&b, b.n, 8, -EBADMSG, 0, NULL);
 }
 
 /* A bad unit whose length is sound is skipped: the next one is read.
@@ -541,12 +495,9 @@ static void check_bad_unit_skipped(void (*build)(struct bytes *b))
 	size_t good = b.n;
 	struct header h = header_of(5);
 	put_simple_unit(&b, &h, 0x7000, 8);
-	struct linetab_seq *seqs;
-	size_t n;
-	assert_int_equal(scan(&b, &seqs, &n), -EBADMSG);
-	assert_int_equal(n, 1);
-	assert_seq(&seqs[0], 0x7000, 0x7020, good);
-	free(seqs);
+	expect_scan(&b, b.n, 8, -EBADMSG, 1, (const struct linetab_seq[]){
+		{ 0x7000, 0x7020, good },
+	});
 }
 
 static void build_header_length_past_end(struct bytes *b)
@@ -739,12 +690,9 @@ static void test_missing_end_sequence(void **state)
 	op_advance_pc(&b, 8);
 	end_unit(&b, &u);
 
-	struct linetab_seq *seqs;
-	size_t n;
-	assert_int_equal(scan(&b, &seqs, &n), -EBADMSG);
-	assert_int_equal(n, 1);
-	assert_seq(&seqs[0], 0x1000, 0x1008, 0);
-	free(seqs);
+	expect_scan(&b, b.n, 8, -EBADMSG, 1, (const struct linetab_seq[]){
+		{ 0x1000, 0x1008, 0 },
+	});
 }
 
 static uint64_t xorshift(uint64_t *s)
