@@ -433,15 +433,7 @@ static void test_libc_lines_match_libdwfl(void **state)
  * false when its .debug_line is compressed (not patchable in place). */
 static bool symtest_copy_with_bad_line_table(char *path)
 {
-	int out = mkstemp(path);
-	assert_true(out >= 0);
-	int in = open("/proc/self/exe", O_RDONLY);
-	assert_true(in >= 0);
-	char buf[65536];
-	ssize_t got;
-	while ((got = read(in, buf, sizeof(buf))) > 0)
-		assert_int_equal(write(out, buf, (size_t)got), got);
-	close(in);
+	int out = copy_of_self(path);
 	assert_int_equal(fchmod(out, 0700), 0);
 
 	GElf_Shdr line = elf_section_header(out, ".debug_line");
