@@ -598,11 +598,15 @@ static bool exiting_now(struct target *t)
  * it shows as a zombie: tearing down a large address space takes tens of
  * ms.  What was read in that window is not the process's, and a zombie has
  * no address space: either way, say so rather than show zero mappings and
- * heap (a zombie's zero fds are true, and kept). */
+ * heap (a zombie's zero fds are true, and kept).  Only a sample that read
+ * the signs of that window (no memory, no mapping, no fd) costs another
+ * read of stat. */
 static void distrust_exit(struct target *t, struct sample *s)
 {
 	bool zombie = s->id.zombie;
-	if (!zombie && !exiting_now(t))
+	bool torn_signs = s->part_err[PART_MEMORY] == -ENODATA || s->mem.mappings == 0 ||
+			  s->fd_count == 0;
+	if (!zombie && !(torn_signs && exiting_now(t)))
 		return;
 	enum sample_part parts[] = { PART_MAPS, PART_HEAP, PART_SMAPS, PART_PSS,
 				     PART_FDS, PART_SOCKETS };
