@@ -16,6 +16,7 @@
 #include "batch.h"
 #include "options.h"
 #include "plugins.h"
+#include "proc2.h"
 #include "procfind.h"
 #include "session.h"
 #include "ui.h"
@@ -58,12 +59,9 @@ static bool attach_all(struct session *s, const struct options *o, char *first, 
 		size_t n;
 		int rc = procfind_by_name(o->names[i], &pids, &n);
 		if (rc < 0 || n == 0) {
-			if (rc == -ELIBACC)
-				snprintf(err, sizeof(err), "cannot look up '%s' by name: libproc2.so.0 "
-					 "missing (install libproc2-0)", o->names[i]);
-			else if (rc < 0)
+			if (rc < 0)
 				snprintf(err, sizeof(err), "cannot look up '%s' by name: %s",
-					 o->names[i], strerror(-rc));
+					 o->names[i], proc2_strerror(rc));
 			else
 				snprintf(err, sizeof(err), "no process named '%s'", o->names[i]);
 			attach_failed(err, first, firstlen);

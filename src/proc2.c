@@ -38,3 +38,8 @@ void proc2_close(struct proc2 *p)
 		dlclose(p->lib);
 	memset(p, 0, sizeof(*p));
 }
+
+const char *proc2_strerror(int rc)
+{
+	return rc == -ELIBACC ? PROC2_SONAME " missing (install libproc2-0)" : strerror(-rc);
+}

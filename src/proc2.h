@@ -26,5 +26,7 @@ int proc2_open(struct proc2 *p, enum pids_item *items, int nitems);
 /* The next process's items (read them with PIDS_VAL), or NULL after the last. */
 struct pids_stack *proc2_next(struct proc2 *p);
 void proc2_close(struct proc2 *p);
+/* What a negative errno from proc2_open() means, for a message. */
+const char *proc2_strerror(int rc);
 
 #endif

@@ -12,6 +12,7 @@
 #include "format.h"
 #include "layout.h"
 #include "picker.h"
+#include "proc2.h"
 #include "proclist.h"
 #include "table.h"
 #include "term.h"
@@ -73,7 +74,7 @@ static void reload(struct picker *pk)
 	int rc = proclist_read(&pk->procs);
 	if (rc < 0)
 		snprintf(pk->status, sizeof(pk->status), "cannot list processes: %s",
-			 rc == -ELIBACC ? "libproc2.so.0 missing (install libproc2-0)" : strerror(-rc));
+			 proc2_strerror(rc));
 	if (!pk->first) {
 		pk->nfirst = pk->procs.count;
 		pk->first = xcalloc(pk->nfirst ? pk->nfirst : 1, sizeof(*pk->first));
