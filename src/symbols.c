@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,8 @@ struct symbols {
 
 	pthread_t warmer;
 	bool warming, warmed;
+	bool warm_pinned;            /* warmer starts away from our CPU */
+	cpu_set_t warm_cpus;         /* then gets all of these back */
 
 	bool cxxlib_tried;       /* dlopen of libstdc++ attempted */
 	void *cxxlib;
@@ -959,6 +962,8 @@ static int symbols_warm_module(Dwfl_Module *mod, void **userdata, const char *na
 static void *symbols_warm_main(void *arg)
 {
 	struct symbols *s = arg;
+	if (s->warm_pinned)
+		sched_setaffinity(0, sizeof(s->warm_cpus), &s->warm_cpus);
 	dwfl_getmodules(s->dwfl, symbols_warm_module, s, 0);
 	return NULL;
 }
@@ -972,7 +977,21 @@ void symbols_warm_begin(struct symbols *s)
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	s->warming = pthread_create(&s->warmer, NULL, symbols_warm_main, s) == 0;
+	/* Started on another CPU than this one: left to itself, the kernel put
+	 * it beside its creator about half the time here, and one of the two
+	 * then waited 3-5 ms (a scheduler tick) for the idle CPU.  Once
+	 * running, it may go anywhere again. */
+	pthread_attr_t attr;
+	pthread_attr_init(&attr);
+	int cpu = sched_getcpu();
+	if (sched_getaffinity(0, sizeof(s->warm_cpus), &s->warm_cpus) == 0 &&
+	    CPU_COUNT(&s->warm_cpus) > 1 && cpu >= 0 && cpu < CPU_SETSIZE) {
+		cpu_set_t others = s->warm_cpus;
+		CPU_CLR(cpu, &others);
+		s->warm_pinned = pthread_attr_setaffinity_np(&attr, sizeof(others), &others) == 0;
+	}
+	s->warming = pthread_create(&s->warmer, &attr, symbols_warm_main, s) == 0;
+	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
