@@ -566,9 +566,10 @@ def measure_stacks(pscope, env, targets, reps):
                 row["agree"] = name_agreement(cold_recs[-1], eu_stack_names(
                     eu_outs[-1].decode(errors="replace")))
             if gdb:
+                # Three runs: one alone moved by up to 50% between benches here.
                 gdb_walls, _ = timed_runs([gdb, "-nx", "-batch", "-ex", "thread apply all bt",
-                                           "-p", str(pid)], env, 1, 300)
-                row["gdb"] = gdb_walls[0]
+                                           "-p", str(pid)], env, 3, 300)
+                row["gdb"] = statistics.median(gdb_walls)
             check_alive((("stacky", proc),))
             progress(f"stacks, {n} threads: pscope {row['pscope']:.0f} ms")
         finally:
