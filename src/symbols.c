@@ -991,6 +991,11 @@ void symbols_warm_begin(struct symbols *s)
 		s->warm_pinned = pthread_attr_setaffinity_np(&attr, sizeof(others), &others) == 0;
 	}
 	s->warming = pthread_create(&s->warmer, &attr, symbols_warm_main, s) == 0;
+	if (!s->warming && s->warm_pinned) {
+		/* A sandbox may refuse to set affinities: start it anywhere. */
+		s->warm_pinned = false;
+		s->warming = pthread_create(&s->warmer, NULL, symbols_warm_main, s) == 0;
+	}
 	pthread_attr_destroy(&attr);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

@@ -235,10 +235,11 @@ def check_no_crash(res):
         check(marker not in res.err, "sanitizer report\n%s" % res)
 
 
-def run_pscope(*args, timeout=RUN_TIMEOUT, user=None, env=None):
-    """env: variables to set (or, with None as value, unset) for this run."""
+def run_pscope(*args, timeout=RUN_TIMEOUT, user=None, env=None, wrap=()):
+    """env: variables to set (or, with None as value, unset) for this run;
+    wrap: a command that runs pscope (a sandbox)."""
     args = [str(a) for a in args]
-    cmd = as_user([PSCOPE_FOR.get(user, PSCOPE)] + args, user)
+    cmd = list(wrap) + as_user([PSCOPE_FOR.get(user, PSCOPE)] + args, user)
     run_env = None
     if env:
         run_env = dict(os.environ)

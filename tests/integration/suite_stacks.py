@@ -153,6 +153,17 @@ def stacks_dump_spelling(ctx):
     check(res.rc == 2 and len(res.err_lines) == 1, "-s on no process: %s" % res)
 
 
+@test
+def stacks_sandbox_refusing_affinity(ctx):
+    """Under a seccomp filter that refuses sched_setaffinity (as some
+    container sandboxes do), pscope -s still dumps every thread's stack."""
+    t = start_target(ctx, "stacky", "--threads", 6)
+    res = run_pscope("-s", "--json", t.pid, wrap=[os.path.join(TARGETS, "no_affinity")])
+    check(res.rc == 0, "exit status %s\n%s" % (res.rc, res))
+    check_truth_stacks(t, stacks_of(only_record(res, t.pid)), exact=True)
+    check_none_stopped(t.pid, "no affinity")
+
+
 def dump_matching_truth(t):
     """One `pscope -s --json` of stacky target t, checked against its truth;
     returns the stacks part."""
