@@ -38,7 +38,7 @@ void symbols_close(struct symbols *s);
 int symbols_refresh(struct symbols *s);
 
 /* The first file:line lookup in the C library decompresses and indexes the
- * line tables of its separate debug file (libc6-dbg): 15-20 ms, once per
+ * line tables of its separate debug file (libc6-dbg): 7-11 ms here, once per
  * target.  symbols_warm_begin() does that on a thread of its own (all
  * signals blocked), to overlap with other work; symbols_warm_end() waits
  * for it.
