@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "perm.h"
+#include "procparse.h"
 #include "sample.h"
 #include "symbols.h"
 #include "unwind_remote.h"
@@ -210,19 +211,13 @@ static void explain_tracer(struct stacks_ctx *c, pid_t tracer, char *out, size_t
  * process's thread count when not NULL. */
 static char task_state(struct stacks_ctx *c, const char *stat_path, long *threads)
 {
-	if (util_read_at(c->proc_dirfd, stat_path, &c->buf, &c->cap) < 0)
+	struct proc_stat st;
+	if (util_read_at(c->proc_dirfd, stat_path, &c->buf, &c->cap) < 0 ||
+	    procparse_stat(c->buf, &st) < 0)
 		return '?';
-	const char *p = strrchr(c->buf, ')');   /* comm may contain ')' */
-	if (!p || p[1] != ' ' || !p[2])
-		return '?';
-	if (threads) {
-		/* num_threads is field 20; the state after ')' is field 3. */
-		const char *f = p + 2;
-		for (int i = 3; i < 20 && f; i++)
-			f = strchr(f, ' '), f = f ? f + 1 : NULL;
-		*threads = f ? atol(f) : 0;
-	}
-	return p[2];
+	if (threads)
+		*threads = (long)st.num_threads;
+	return st.state;
 }
 
 /* "Z" alone is not enough: a process whose main thread called

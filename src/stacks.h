@@ -103,7 +103,7 @@ void stacks_prepare(struct stacks_ctx *c);
 /* Capture every thread listed in /proc/PID/task now (threads born during
  * the capture are missed).  Threads in known (a sample's list, sorted by
  * tid; may be NULL) take their names from it instead of /proc: a thousand
- * threads' names cost 12 ms to read again.  Per-thread failures are in the
+ * threads' names cost 5 ms to read again.  Per-thread failures are in the
  * snapshot; the whole capture fails (and *out is untouched) when no thread
  * could be captured for a process-wide reason: already traced by another
  * tracer (-EBUSY, naming it), no permission (-EPERM, explained), gone

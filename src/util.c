@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "procparse.h"
+
 static void *oom(size_t n)
 {
 	fprintf(stderr, "pscope: out of memory (%zu bytes)\n", n);
@@ -113,8 +115,8 @@ char util_task_state(int dirfd)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	const char *p = strrchr(buf, ')');   /* comm may contain ')' */
-	return p && p[1] == ' ' && p[2] ? p[2] : 0;
+	struct proc_stat st;
+	return procparse_stat(buf, &st) == 0 ? st.state : 0;
 }
 
 int util_open_live_task(int proc_dirfd, pid_t pid, pid_t *tid)
